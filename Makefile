@@ -1,0 +1,55 @@
+# Vaktpost — two commands on a fresh Debian machine:
+#   make run    set up and start the supervisor on the simulated box (http://127.0.0.1:8080)
+#   make test   set up and run everything (typecheck, lint, unit, integration, e2e)
+#   make bench  every benchmark, one JSON line per figure (also .bench/latest.jsonl)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.vaktpost-installed
+
+.PHONY: help deps system-deps node-deps build run test typecheck lint unit bench clean
+
+help:
+	@echo "make run    — start Vaktpost on the simulated box (web UI http://127.0.0.1:8080)"
+	@echo "make test   — install what tests need, then typecheck, lint and run every test"
+	@echo "make bench  — run the benchmarks (JSON lines; .bench/latest.jsonl)"
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "vaktpost: Node.js >= 20 is required (apt-get install nodejs npm)"; exit 1; }
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<12)) { console.error("vaktpost: Node >= 20.12 required, found "+process.version); process.exit(1) }'
+	# npm install honours the lockfile; npm ci trips over biome's optional platform packages in npm 11.
+	npm install --no-audit --no-fund
+	@touch $@
+
+node-deps: $(NPM_STAMP)
+
+system-deps:
+	@bash ops/install/debian-deps.sh
+
+deps: node-deps system-deps
+
+build: node-deps
+	npx tsc -p tsconfig.build.json
+
+run: node-deps build
+	@mkdir -p .run/data
+	@echo "Vaktpost (simulated box) → http://127.0.0.1:8080"
+	@if [ -f .run/data/initial-admin-password ]; then echo "Log in as admin, password in .run/data/initial-admin-password (logg inn som admin)"; \
+	 else echo "An admin password is generated and printed below on first start (passordet vises under)"; fi
+	@echo "Inject a fault: see README (curl … /api/sim/fault). Stop with Ctrl-C."
+	node dist/supervisor/src/cli/main.js run -c ops/sim/vaktpost.sim.yaml
+
+typecheck: node-deps
+	npx tsc --noEmit -p tsconfig.json
+
+lint: node-deps
+	npx biome check .
+	npx depcruise --config .dependency-cruiser.cjs supervisor hardware flows
+
+test: deps
+	@bash test/run-all.sh
+
+bench: deps build
+	@bash test/bench/run-all.sh
+
+clean:
+	rm -rf dist .run .bench .tap coverage

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Vaktpost's tests and `make run` need.
+# Idempotent: does nothing when every package is already present.
+# Package services are NOT started: the tests run their own daemons on loopback
+# with their own configs (see shared FACTS), and a stock kamailio/upsd/chronyd
+# would only hold the ports the tests need.
+set -euo pipefail
+PKGS=(kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
+      nftables iproute2 iputils-ping chromium procps psmisc)
+[ "${1:-}" = "--print" ] && { echo "${PKGS[@]}"; exit 0; }
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "vaktpost: missing Debian packages: ${missing[*]} — run 'sudo $0' (mangler Debian-pakker: kjør som root)" >&2
+  exit 1
+fi
+echo "vaktpost: installing Debian packages: ${missing[*]}"
+# Keep package maintainer scripts from starting stock services.
+policy=/usr/sbin/policy-rc.d; created_policy=0
+if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; created_policy=1; fi
+trap '[ $created_policy = 1 ] && rm -f "$policy"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

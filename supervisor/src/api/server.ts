@@ -1,0 +1,236 @@
+/**
+ * HTTP API. Every route needs a logged-in user except /healthz and the static
+ * login/status page shell (which carries no data). Input is validated at the
+ * edge with zod; errors answer 400 with what was wrong.
+ */
+import type { IncomingMessage } from 'node:http';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SIM_FAULTS, type SimBox, simPatchSchema } from '../../../hardware/sim/simBox.js';
+import type { Store } from '../store/store.js';
+import type { Supervisor } from '../supervisor.js';
+import { type Accounts, hasRole, type LoginThrottle, type Role, type User } from './auth.js';
+import { attachLive } from './live.js';
+import { createMetrics } from './metrics.js';
+import { statusPage } from './statusPage.js';
+
+export const SESSION_COOKIE = 'vaktpost_session';
+const PUBLIC = new Set(['/healthz', '/', '/login', '/favicon.ico']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: User | null;
+    viaCookie: boolean;
+  }
+}
+
+export interface ApiDeps {
+  supervisor: Supervisor;
+  store: Store;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  sessionHours: number;
+  sim: SimBox | null;
+  now: () => number;
+}
+
+const loginBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+const pageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().positive().optional(),
+  kind: z.string().max(64).optional(),
+  severity: z.enum(['info', 'warn', 'alarm']).optional(),
+  since: z.coerce.number().int().optional(),
+  until: z.coerce.number().int().optional(),
+});
+const overrideBody = z.strictObject({
+  route: z.enum(['local', 'backup']),
+  minutes: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60),
+  reason: z.string().trim().min(3, 'state a reason (oppgi en grunn)').max(500),
+});
+const faultBody = z.strictObject({ fault: z.enum(Object.keys(SIM_FAULTS) as [keyof typeof SIM_FAULTS]) });
+
+function tokenOf(req: IncomingMessage, cookies: Record<string, string | undefined>): { token: string; viaCookie: boolean } | null {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim(), viaCookie: false };
+  const c = cookies[SESSION_COOKIE];
+  return c ? { token: c, viaCookie: true } : null;
+}
+
+function parseCookieHeader(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+export function badRequest(reply: FastifyReply, err: z.ZodError) {
+  return reply.code(400).send({
+    error: 'invalid input (ugyldig inndata)',
+    issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+}
+
+export function requireRole(need: Role) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.user) return reply.code(401).send({ error: 'login required (innlogging kreves)' });
+    if (!hasRole(req.user.role, need)) return reply.code(403).send({ error: `requires role ${need} (krever rollen ${need})` });
+  };
+}
+
+export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  await app.register(cookie);
+  app.decorateRequest('user', null);
+  app.decorateRequest('viaCookie', false);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    const t = tokenOf(req.raw, req.cookies);
+    req.user = t ? d.accounts.resolve(t.token) : null;
+    req.viaCookie = t?.viaCookie ?? false;
+    if (PUBLIC.has(path) || path === '/api/login') return;
+    if (!req.user) return reply.code(401).send({ error: 'login required (innlogging kreves)' });
+    // CSRF: a browser session may change state only with our custom header, which a
+    // cross-site form or fetch cannot send without a CORS preflight we never allow.
+    if (req.viaCookie && !['GET', 'HEAD', 'OPTIONS'].includes(req.method) && req.headers['x-vaktpost-csrf'] !== '1') {
+      return reply.code(403).send({ error: 'cross-site request refused (missing X-Vaktpost-CSRF header)' });
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    reply.code(code).send({ error: code === 500 ? 'internal error (intern feil)' : err.message });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage()));
+
+  app.post('/api/login', async (req, reply) => {
+    const body = loginBody.safeParse(req.body);
+    if (!body.success) return badRequest(reply, body.error);
+    const keys = [`ip:${req.ip}`, `user:${body.data.username}`];
+    const wait = d.throttle.retryAfterMs(keys);
+    if (wait > 0) {
+      reply.header('retry-after', Math.ceil(wait / 1000));
+      return reply.code(429).send({ error: `too many failed logins; try again in ${Math.ceil(wait / 1000)} s (for mange feil – prøv igjen om litt)` });
+    }
+    const user = await d.accounts.login(body.data.username, body.data.password);
+    if (!user) {
+      d.throttle.failed(keys);
+      d.supervisor.event({
+        kind: 'auth.failed',
+        severity: 'warn',
+        actor: body.data.username,
+        en: `Failed login for ${body.data.username} from ${req.ip}`,
+        nb: `Mislykket innlogging for ${body.data.username} fra ${req.ip}`,
+      });
+      return reply.code(401).send({ error: 'wrong username or password (feil brukernavn eller passord)' });
+    }
+    d.throttle.succeeded(keys);
+    const token = d.accounts.createSession(user, d.sessionHours);
+    reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https', maxAge: d.sessionHours * 3600 });
+    d.supervisor.event({ kind: 'auth.login', severity: 'info', actor: user.username, en: `${user.username} logged in`, nb: `${user.username} logget inn` });
+    return { user, token };
+  });
+
+  app.post('/api/logout', async (req, reply) => {
+    const t = tokenOf(req.raw, req.cookies);
+    if (t) d.accounts.endSession(t.token);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/me', async (req) => ({ user: req.user }));
+  app.get('/api/status', async () => d.supervisor.snapshot());
+
+  app.get('/api/events', async (req, reply) => {
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) return badRequest(reply, q.error);
+    return {
+      events: d.store.events({
+        limit: q.data.limit,
+        beforeId: q.data.before,
+        kind: q.data.kind,
+        severity: q.data.severity,
+        since: q.data.since,
+        until: q.data.until,
+      }),
+    };
+  });
+  app.get('/api/decisions', async (req, reply) => {
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) return badRequest(reply, q.error);
+    return { decisions: d.store.decisions({ limit: q.data.limit, beforeId: q.data.before }) };
+  });
+  app.get('/api/actions', async (req, reply) => {
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) return badRequest(reply, q.error);
+    return { actions: d.store.actions({ limit: q.data.limit, beforeId: q.data.before }) };
+  });
+
+  app.post('/api/route/override', { preHandler: requireRole('technician') }, async (req, reply) => {
+    const b = overrideBody.safeParse(req.body);
+    if (!b.success) return badRequest(reply, b.error);
+    d.supervisor.setOverride({ route: b.data.route, durationMs: b.data.minutes * 60_000, by: req.user?.username ?? '?', reason: b.data.reason });
+    return d.supervisor.snapshot();
+  });
+  app.delete('/api/route/override', { preHandler: requireRole('technician') }, async (req) => {
+    d.supervisor.clearOverride(req.user?.username ?? '?');
+    return d.supervisor.snapshot();
+  });
+
+  // --- the simulated box (only when box.hardware is `simulated`) -----------------
+  const sim = d.sim;
+  if (sim) {
+    app.get('/api/sim', async () => ({ state: sim.state, faults: Object.keys(SIM_FAULTS) }));
+    app.post('/api/sim/fault', { preHandler: requireRole('technician') }, async (req, reply) => {
+      const b = faultBody.safeParse(req.body);
+      if (!b.success) return badRequest(reply, b.error);
+      sim.injectFault(b.data.fault);
+      d.supervisor.event({
+        kind: 'sim.fault',
+        severity: 'info',
+        actor: req.user?.username,
+        en: `Simulated fault injected: ${b.data.fault}`,
+        nb: `Simulert feil: ${b.data.fault}`,
+      });
+      return { state: sim.state };
+    });
+    app.post('/api/sim/state', { preHandler: requireRole('technician') }, async (req, reply) => {
+      const b = simPatchSchema.safeParse(req.body);
+      if (!b.success) return badRequest(reply, b.error);
+      try {
+        sim.apply(b.data);
+      } catch (err) {
+        return reply.code(400).send({ error: (err as Error).message });
+      }
+      d.supervisor.event({
+        kind: 'sim.state',
+        severity: 'info',
+        actor: req.user?.username,
+        en: 'Simulated state changed',
+        nb: 'Simulert tilstand endret',
+        data: b.data,
+      });
+      return { state: sim.state };
+    });
+  }
+
+  const metrics = createMetrics(d.supervisor);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+
+  const live = attachLive(app.server, d.supervisor, (req) => {
+    const t = tokenOf(req, parseCookieHeader(req.headers.cookie));
+    return t ? d.accounts.resolve(t.token) : null;
+  });
+  // preClose: sockets must go before the server waits for its connections to end.
+  app.addHook('preClose', async () => live.close());
+  return app;
+}

@@ -1,0 +1,143 @@
+/**
+ * Composition root: the one place where drivers, monitors, actuators, the core
+ * loop, the store and the API are wired together. Nothing else reaches for globals.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { playScenario, loadScenario } from '../../hardware/sim/scenario.js';
+import { defaultSimState, SimBox } from '../../hardware/sim/simBox.js';
+import { Accounts, LoginThrottle } from './api/auth.js';
+import { buildApi } from './api/server.js';
+import type { VaktpostConfig } from './config/schema.js';
+import type { PolicyConfig } from './core/policy.js';
+import type { Subsystem } from './core/signal.js';
+import type { Logger } from './log.js';
+import { type Clock, type Monitor, systemClock } from './monitors/monitor.js';
+import { SimMonitor } from './monitors/simMonitor.js';
+import type { RouteActuator } from './reconcilers/actuator.js';
+import { Reconciler } from './reconcilers/reconciler.js';
+import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
+import { openDb } from './store/db.js';
+import { Store } from './store/store.js';
+import { Supervisor } from './supervisor.js';
+
+export interface App {
+  supervisor: Supervisor;
+  store: Store;
+  api: FastifyInstance;
+  sim: SimBox | null;
+  url: string;
+  /** Set on the very first start only: shown once, never stored in clear. */
+  initialAdmin: { username: string; password: string; generated: boolean } | null;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  log: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
+  const log = opts.log;
+  const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+  const accounts = new Accounts(store.db, clock.now);
+  const initialAdmin = await accounts.ensureAdmin(env.VAKTPOST_ADMIN_PASSWORD);
+  if (initialAdmin?.generated) {
+    // Like Jenkins' initialAdminPassword: root-only file, for the installer to read once.
+    writeFileSync(path.join(cfg.box.dataDir, 'initial-admin-password'), `${initialAdmin.password}\n`, { mode: 0o600 });
+  }
+  accounts.writeCliToken(path.join(cfg.box.dataDir, 'cli.token'));
+
+  const monitors: Monitor[] = [];
+  const actuators: RouteActuator[] = [];
+  let sim: SimBox | null = null;
+  let stopScenario: (() => void) | null = null;
+  const monitored: Subsystem[] = [];
+
+  if (cfg.box.hardware === 'simulated') {
+    sim = new SimBox(defaultSimState(cfg.sim.ups, cfg.sim.links));
+    monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs));
+    actuators.push(new SimRouteActuator(sim));
+    monitored.push('power', 'time', 'wan', 'centres', 'recording', 'telephony', 'system');
+  } else {
+    // Real drivers are wired here as each capability lands (power, time, WAN, calls).
+    log.warn('box.hardware is "real" but no real drivers are configured yet: every subsystem stays unknown');
+  }
+
+  const reconcilers = actuators.map(
+    (a) =>
+      new Reconciler(a, {
+        retryInitialMs: cfg.reconcile.retryInitialMs,
+        retryMaxMs: cfg.reconcile.retryMaxMs,
+        driftCheckMs: cfg.reconcile.driftCheckMs,
+        now: clock.now,
+        record: (r) =>
+          store.insertAction({
+            at: clock.now(),
+            decisionId: r.decisionId,
+            actuator: r.actuator,
+            kind: r.kind,
+            target: r.target,
+            ok: r.ok,
+            detail: r.detail,
+            durationMs: r.durationMs,
+          }),
+      }),
+  );
+
+  const policy: PolicyConfig = {
+    monitored,
+    failoverOn: cfg.policy.failoverOn,
+    failbackHoldMs: cfg.policy.failbackHoldS * 1000,
+    holdDownMs: cfg.policy.holdDownS * 1000,
+  };
+  const supervisor = new Supervisor({
+    box: cfg.box.name,
+    store,
+    clock,
+    log,
+    monitors,
+    reconcilers,
+    policy,
+    rules: cfg.policy.power,
+    tickMs: cfg.policy.tickMs,
+  });
+
+  const api = await buildApi({ supervisor, store, accounts, throttle: new LoginThrottle(clock.now), sessionHours: cfg.api.sessionHours, sim, now: clock.now });
+  await supervisor.start();
+  try {
+    await api.listen({ host: cfg.api.listen, port: cfg.api.port });
+  } catch (err) {
+    await supervisor.stop();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the port is already in use — is another Vaktpost running? change api.port' : (err as Error).message;
+    throw new Error(`cannot listen on ${cfg.api.listen}:${cfg.api.port}: ${why}`);
+  }
+  const addr = api.server.address();
+  const port = addr && typeof addr === 'object' ? addr.port : cfg.api.port;
+  const url = `http://${cfg.api.listen.includes(':') ? `[${cfg.api.listen}]` : cfg.api.listen}:${port}`;
+
+  if (sim && cfg.sim.scenario) {
+    const scenario = loadScenario(cfg.sim.scenario);
+    stopScenario = playScenario(sim, scenario, (i) => log.info({ step: i }, 'scenario step played'));
+  }
+
+  return {
+    supervisor,
+    store,
+    api,
+    sim,
+    url,
+    initialAdmin,
+    async stop() {
+      stopScenario?.();
+      await api.close();
+      await supervisor.stop();
+      store.close();
+    },
+  };
+}

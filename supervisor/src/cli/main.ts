@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+/**
+ * vaktpost <command>
+ *   run [-c FILE]                 start the supervisor
+ *   check-config FILE             validate a config; exit 1 on errors
+ *   status [-c FILE] [--json]     where calls go now and why
+ *   events [-c FILE] [--limit N] [--json]
+ *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
+ *   route clear [-c FILE]
+ *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
+ *   user passwd NAME [-c FILE]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Accounts, ROLES, type Role } from '../api/auth.js';
+import { startApp } from '../app.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { VaktpostConfig } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { openDb } from '../store/db.js';
+import { Store } from '../store/store.js';
+
+const DEFAULT_CONFIG = process.env.VAKTPOST_CONFIG ?? '/etc/vaktpost/vaktpost.yaml';
+
+class UsageError extends Error {}
+
+function fail(msg: string, code = 1): never {
+  process.stderr.write(`vaktpost: ${msg}\n`);
+  process.exit(code);
+}
+
+function loadConfig(file: string): VaktpostConfig {
+  try {
+    return loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, 2);
+    throw err;
+  }
+}
+
+async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknown): Promise<unknown> {
+  const tokenFile = path.join(cfg.box.dataDir, 'cli.token');
+  if (!existsSync(tokenFile)) throw new Error(`no CLI token at ${tokenFile} — is the supervisor running with this config?`);
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch {
+    throw new Error(`cannot read ${tokenFile} — run the CLI as the user that runs Vaktpost (root)`);
+  }
+  const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen;
+  const res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(5000),
+  });
+  const json = (await res.json()) as { error?: string };
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${json.error ?? ''}`);
+  return json;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+const fmtTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '20' },
+      to: { type: 'string' },
+      minutes: { type: 'string' },
+      reason: { type: 'string' },
+      role: { type: 'string' },
+    },
+  });
+
+  switch (cmd) {
+    case 'run': {
+      const cfg = loadConfig(values.config);
+      const log = createLogger();
+      const app = await startApp(cfg, { log });
+      if (app.initialAdmin?.generated) {
+        process.stdout.write(
+          `\n  First start: an admin account was created.\n  Førstegangsstart: en administratorkonto er opprettet.\n` +
+            `    username / brukernavn: ${app.initialAdmin.username}\n    password / passord:    ${app.initialAdmin.password}\n` +
+            `  It is shown once (also in ${path.join(cfg.box.dataDir, 'initial-admin-password')}, root only). Change it with \`vaktpost user passwd admin\`.\n\n`,
+        );
+      }
+      log.info({ url: app.url, hardware: cfg.box.hardware }, `Vaktpost is running at ${app.url}`);
+      let stopping = false;
+      const stop = async (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal: sig }, 'stopping');
+        // Never hang on the way down: calls do not depend on us, a stuck stop helps no one.
+        setTimeout(() => {
+          log.error('stop took longer than 5 s; exiting anyway');
+          process.exit(1);
+        }, 5000).unref();
+        await app.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+      return;
+    }
+    case 'check-config': {
+      const file = positionals[0] ?? values.config;
+      try {
+        loadConfigFile(file);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${err.message}\n`);
+          process.exit(1);
+        }
+        throw err;
+      }
+      process.stdout.write(`${file}: OK\n`);
+      return;
+    }
+    case 'status': {
+      const cfg = loadConfig(values.config);
+      let s: {
+        route: string;
+        mode: string;
+        routeSince: number;
+        reasons: Array<{ nb: string; en: string }>;
+        health: Record<string, { status: string }>;
+        override: unknown;
+      };
+      try {
+        s = (await api(cfg, 'GET', '/api/status')) as typeof s;
+      } catch (err) {
+        // Supervisor down: say so, and show what it last decided (calls still flow via Kamailio).
+        const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+        const last = store.lastDecision();
+        store.close();
+        process.stderr.write(`vaktpost: supervisor not reachable (${(err as Error).message}); showing the last stored decision\n`);
+        if (!last) fail('no decision stored yet');
+        if (values.json) return void process.stdout.write(`${JSON.stringify({ stale: true, ...last })}\n`);
+        process.stdout.write(`route: ${last.route} (stored ${fmtTime(last.at)}, supervisor NOT running)\nmode: ${last.mode}\n`);
+        return;
+      }
+      if (values.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
+      process.stdout.write(`route: ${s.route}   (since ${fmtTime(s.routeSince)})\nmode: ${s.mode}\n`);
+      for (const r of s.reasons) process.stdout.write(`  - ${r.en}\n`);
+      process.stdout.write(
+        `subsystems: ${Object.entries(s.health)
+          .map(([k, h]) => `${k}=${h.status}`)
+          .join(' ')}\n`,
+      );
+      return;
+    }
+    case 'events': {
+      const cfg = loadConfig(values.config);
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+      // Read straight from the store: works whether or not the supervisor runs.
+      const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+      const events = store.events({ limit });
+      store.close();
+      if (values.json) return void process.stdout.write(`${JSON.stringify(events)}\n`);
+      for (const e of events.reverse()) process.stdout.write(`${fmtTime(e.at)} ${e.severity.padEnd(5)} ${e.kind.padEnd(18)} ${e.en}\n`);
+      return;
+    }
+    case 'route': {
+      const cfg = loadConfig(values.config);
+      const sub = positionals[0];
+      if (sub === 'override') {
+        if (values.to !== 'local' && values.to !== 'backup') throw new UsageError('--to must be local or backup');
+        const minutes = Number(values.minutes);
+        if (!(minutes > 0)) throw new UsageError('--minutes must be a positive number');
+        if (!values.reason) throw new UsageError('--reason is required (oppgi en grunn)');
+        const s = (await api(cfg, 'POST', '/api/route/override', { route: values.to, minutes, reason: values.reason })) as { route: string; mode: string };
+        process.stdout.write(`route: ${s.route} (${s.mode})\n`);
+        return;
+      }
+      if (sub === 'clear') {
+        const s = (await api(cfg, 'DELETE', '/api/route/override')) as { route: string; mode: string };
+        process.stdout.write(`route: ${s.route} (${s.mode})\n`);
+        return;
+      }
+      throw new UsageError('route override|clear');
+    }
+    case 'user': {
+      const cfg = loadConfig(values.config);
+      const [sub, name] = positionals;
+      if (!name) throw new UsageError('user add|passwd NAME');
+      const password = process.env.VAKTPOST_PASSWORD ?? (await readStdin());
+      const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+      const accounts = new Accounts(store.db, Date.now);
+      try {
+        if (sub === 'add') {
+          const role = values.role as Role;
+          if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+          await accounts.createUser(name, password, role);
+          process.stdout.write(`user ${name} (${role}) created\n`);
+        } else if (sub === 'passwd') {
+          await accounts.setPassword(name, password);
+          process.stdout.write(`password for ${name} changed\n`);
+        } else throw new UsageError('user add|passwd NAME');
+      } finally {
+        store.close();
+      }
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, user`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) fail(`${err.message}\nusage: vaktpost run|status|check-config|events|route|user (see README)`, 64);
+  fail(err instanceof Error ? err.message : String(err));
+});

@@ -1,0 +1,158 @@
+/**
+ * Reads and validates a YAML config. Every problem becomes one line:
+ *   vaktpost.yaml:12: policy.holdDownS: expected a number, found "thirty"
+ * never a stack trace. YAML syntax errors and duplicate keys are caught by the
+ * parser (with their position), schema errors are mapped back to the YAML node.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type VaktpostConfig } from './schema.js';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path ? `${p.path}: ` : '';
+  return `${path.basename(p.file)}:${p.line}: ${where}${p.message}`;
+}
+
+type LoadResult = { ok: true; config: VaktpostConfig } | { ok: false; problems: ConfigProblem[] };
+
+export function loadConfigFile(file: string): VaktpostConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found (fil finnes ikke)' : code === 'EACCES' ? 'permission denied (ingen tilgang)' : String(err);
+    throw new ConfigError([{ file, line: 0, path: '', message: `cannot read config: ${why}` }]);
+  }
+  const r = parseConfigText(text, file);
+  if (!r.ok) throw new ConfigError(r.problems);
+  return r.config;
+}
+
+export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResult {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line,
+        path: '',
+        message: yamlMessage(e.code, e.message, text.slice(e.pos[0]).split(/[:\n]/)[0] ?? ''),
+      })),
+    };
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, problems: [{ file, line: 1, path: '', message: 'expected a mapping of sections (box, api, policy, …) at the top level' }] };
+  }
+  // A section written as `box:` with only comments under it is an empty section.
+  for (const [k, v] of Object.entries(data)) if (v === null) (data as Record<string, unknown>)[k] = {};
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, doc.contents as Node | null, lc, file)),
+  };
+}
+
+function yamlMessage(code: string, message: string, source: string): string {
+  const first = message.split('\n')[0] ?? message;
+  if (code === 'DUPLICATE_KEY') return `duplicate key "${source.trim()}" (nøkkelen står to ganger): keep one`;
+  return `YAML syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+function issueProblems(issue: z.core.$ZodIssue, root: Node | null, lc: LineCounter, file: string): ConfigProblem[] {
+  const p = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => ({
+      file,
+      line: lineOfKey(root, p, k, lc),
+      path: [...p, k].join('.'),
+      message: `unknown key "${k}" (ukjent nøkkel)${suggest(issue)}`,
+    }));
+  }
+  return [{ file, line: lineOfPath(root, p, lc), path: p.join('.'), message: describeIssue(issue) }];
+}
+
+function suggest(_issue: z.core.$ZodIssue): string {
+  return ' — check the spelling against ops/vaktpost.example.yaml';
+}
+
+function found(input: unknown): string {
+  if (input === undefined) return 'nothing (the key is missing)';
+  if (input === null) return 'an empty value';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  return JSON.stringify(input);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${article(issue.expected)}, found ${found(input)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${found(input)}`;
+    case 'too_small':
+      return `expected ${issue.origin === 'array' || issue.origin === 'string' ? 'at least' : '≥'} ${String(issue.minimum)}${issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : ''}, found ${found(input)}`;
+    case 'too_big':
+      return `expected ${issue.origin === 'array' ? 'at most' : '≤'} ${String(issue.maximum)}${issue.origin === 'array' ? ' entries' : ''}, found ${found(input)}`;
+    case 'invalid_format':
+      return `expected a valid ${issue.format}, found ${found(input)}`;
+    default:
+      return `${issue.message}, found ${found(input)}`;
+  }
+}
+
+function article(t: string): string {
+  const names: Record<string, string> = { number: 'a number', string: 'a text', boolean: 'true or false', object: 'a mapping', array: 'a list' };
+  return names[t] ?? t;
+}
+
+/** Line of the deepest existing node along the path (the parent if the key is missing). */
+function lineOfPath(root: Node | null, p: string[], lc: LineCounter): number {
+  let node: Node | null = root;
+  let line = node?.range ? lc.linePos(node.range[0]).line : 1;
+  for (const seg of p) {
+    if (!node || !('get' in node)) break;
+    const child = (node as unknown as { get(k: unknown, keepScalar: boolean): unknown }).get(isMap(node) ? seg : Number(seg), true);
+    if (!child || typeof child !== 'object' || !('range' in child)) break;
+    node = child as Node;
+    if (node.range) line = lc.linePos(node.range[0]).line;
+  }
+  return line;
+}
+
+function lineOfKey(root: Node | null, p: string[], key: string, lc: LineCounter): number {
+  let node: Node | null = root;
+  for (const seg of p) {
+    if (!node || !('get' in node)) break;
+    node = (node as unknown as { get(k: unknown, keepScalar: boolean): Node | null }).get(isMap(node) ? seg : Number(seg), true);
+  }
+  if (node && isMap(node)) {
+    for (const item of node.items) {
+      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key && item.key.range) {
+        return lc.linePos(item.key.range[0]).line;
+      }
+    }
+  }
+  return lineOfPath(root, p, lc);
+}

@@ -1,0 +1,72 @@
+/**
+ * The one schema for /etc/vaktpost/vaktpost.yaml. It validates and gives the
+ * TypeScript types. Every object is strict: an unknown key is an error (a typo in
+ * an emergency-routing config must not be silently ignored).
+ */
+import { z } from 'zod';
+import { SUBSYSTEMS } from '../core/signal.js';
+
+const subsystem = z.enum(SUBSYSTEMS);
+const seconds = z.number().nonnegative();
+
+export const boxSchema = z.strictObject({
+  /** Shown in the UI and sent upstream in heartbeats. */
+  name: z.string().min(1).default('vaktpost'),
+  /** Where the store, the audio log and generated credentials live. */
+  dataDir: z.string().min(1).default('/var/lib/vaktpost'),
+  /** `simulated` drives the built-in simulated box (for `make run` and demos). */
+  hardware: z.enum(['real', 'simulated']).default('real'),
+});
+
+export const apiSchema = z.strictObject({
+  listen: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(8080),
+  /** Session lifetime for the web UI / API tokens. */
+  sessionHours: z.number().positive().default(12),
+});
+
+export const policySchema = z.strictObject({
+  /** Subsystems whose failure moves calls to the backup centre. */
+  failoverOn: z.array(subsystem).default(['power', 'wan', 'centres']),
+  /** Every trigger must be known-good this long before calls return to local. */
+  failbackHoldS: seconds.default(120),
+  /** Minimum time between two route changes caused by health. */
+  holdDownS: seconds.default(30),
+  /** How often the policy re-evaluates even without new signals (catches stale signals). */
+  tickMs: z.number().int().min(50).max(10_000).default(250),
+  /** Power thresholds applied by the core. */
+  power: z
+    .strictObject({
+      failoverAfterOnBatteryS: seconds.default(120),
+      minRuntimeS: seconds.default(300),
+      failoverOnLowBattery: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+export const simSchema = z.strictObject({
+  /** Scenario file (YAML) played on start: a list of {at: seconds, set: {...}} steps. */
+  scenario: z.string().optional(),
+  /** How often simulated monitors report (ms). */
+  reportMs: z.number().int().min(50).max(60_000).default(500),
+  ups: z.array(z.string().min(1)).min(1).default(['ups1']),
+  links: z.array(z.string().min(1)).min(1).default(['wan1', 'wan2']),
+});
+
+export const reconcileSchema = z.strictObject({
+  /** How often each actuator's real state is read back to catch drift. */
+  driftCheckMs: z.number().int().min(100).default(1000),
+  retryInitialMs: z.number().int().min(10).default(200),
+  retryMaxMs: z.number().int().min(100).default(10_000),
+});
+
+export const configSchema = z.strictObject({
+  box: boxSchema.prefault({}),
+  api: apiSchema.prefault({}),
+  policy: policySchema.prefault({}),
+  reconcile: reconcileSchema.prefault({}),
+  sim: simSchema.prefault({}),
+});
+
+export type VaktpostConfig = z.infer<typeof configSchema>;
+export type PolicySection = z.infer<typeof policySchema>;

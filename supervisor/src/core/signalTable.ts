@@ -1,0 +1,62 @@
+import type { Signal, SignalStatus } from './signal.js';
+
+/** A signal as the core keeps it: with the time its value or status last changed. */
+export interface TrackedSignal extends Signal {
+  /** Epoch ms when value or status last changed (used for "on battery for 3 min"). */
+  changedAt: number;
+}
+
+/** A signal as seen at a given moment: stale ones are turned into `unknown`. */
+export interface EffectiveSignal extends TrackedSignal {
+  stale: boolean;
+}
+
+/**
+ * The latest fact per key. Pure: callers pass `now`.
+ * Why changedAt lives here and not in monitors: durations ("on battery for X")
+ * are policy inputs and must survive a monitor that restarts.
+ */
+export class SignalTable {
+  private readonly byKey = new Map<string, TrackedSignal>();
+
+  /** Store a signal; returns true if its status or value changed. */
+  apply(signal: Signal): boolean {
+    const prev = this.byKey.get(signal.key);
+    const same = prev !== undefined && prev.status === signal.status && prev.value === signal.value;
+    const changedAt = same ? prev.changedAt : signal.observedAt;
+    this.byKey.set(signal.key, { ...signal, changedAt });
+    return !same;
+  }
+
+  get(key: string): TrackedSignal | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Every signal as of `now`; a signal past its ttl is `unknown` ("stale"). */
+  effective(now: number): EffectiveSignal[] {
+    const out: EffectiveSignal[] = [];
+    for (const s of this.byKey.values()) out.push(effectiveSignal(s, now));
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Keys whose effective status differs between two moments (to notice a signal going stale). */
+  staleTransitions(prevNow: number, now: number): string[] {
+    const keys: string[] = [];
+    for (const s of this.byKey.values()) {
+      if (effectiveSignal(s, prevNow).stale !== effectiveSignal(s, now).stale) keys.push(s.key);
+    }
+    return keys;
+  }
+
+  restore(signals: Iterable<TrackedSignal>): void {
+    for (const s of signals) this.byKey.set(s.key, s);
+  }
+}
+
+export function effectiveSignal(s: TrackedSignal, now: number): EffectiveSignal {
+  const stale = now - s.observedAt > s.ttlMs;
+  if (!stale) return { ...s, stale: false };
+  const status: SignalStatus = 'unknown';
+  const ageS = Math.round((now - s.observedAt) / 100) / 10;
+  return { ...s, status, stale: true, detail: `no update for ${ageS} s (ttl ${s.ttlMs / 1000} s)` };
+}

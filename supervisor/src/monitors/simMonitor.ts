@@ -1,0 +1,114 @@
+/**
+ * Reads the simulated box and reports the same signal keys the real monitors
+ * use, so the core, UI and tests cannot tell them apart by shape.
+ * Used only with `box.hardware: simulated` (make run, demos, logic tests).
+ */
+import type { SimBox, SimState } from '../../../hardware/sim/simBox.js';
+import type { Signal, SignalStatus, Subsystem } from '../core/signal.js';
+import type { Clock, Monitor, SignalSink } from './monitor.js';
+
+export class SimMonitor implements Monitor {
+  readonly name = 'sim';
+  private timer: NodeJS.Timeout | null = null;
+  private readonly onChange = () => this.report();
+  private emit: SignalSink = () => {};
+
+  constructor(
+    private readonly box: SimBox,
+    private readonly clock: Clock,
+    private readonly reportMs: number,
+  ) {}
+
+  async start(emit: SignalSink): Promise<void> {
+    this.emit = emit;
+    this.box.on('change', this.onChange);
+    this.report();
+    this.timer = setInterval(() => this.report(), this.reportMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.box.off('change', this.onChange);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private report(): void {
+    for (const s of simSignals(this.box.state, this.clock.now(), this.reportMs * 3)) this.emit(s);
+  }
+}
+
+export function simSignals(st: SimState, now: number, ttlMs: number): Signal[] {
+  const out: Signal[] = [];
+  const sig = (subsystem: Subsystem, key: string, status: SignalStatus, value: Signal['value'], unit?: string, detail?: string) =>
+    out.push({ subsystem, source: 'sim', key, status, value, observedAt: now, ttlMs, ...(unit ? { unit } : {}), ...(detail ? { detail } : {}) });
+
+  for (const [name, u] of Object.entries(st.ups)) {
+    const p = `power.${name}`;
+    if (u.fault !== 'none') {
+      for (const k of ['mains', 'lowBattery', 'fsd', 'charge', 'runtime'])
+        sig('power', `${p}.${k}`, 'unknown', null, undefined, `NUT: ${u.fault.toUpperCase()} (monitoring fault, not on battery)`);
+      continue;
+    }
+    const words = u.status.split(/\s+/);
+    const onBattery = words.includes('OB');
+    sig('power', `${p}.mains`, onBattery ? 'warn' : 'ok', onBattery ? 'battery' : 'online');
+    sig('power', `${p}.lowBattery`, words.includes('LB') ? 'fail' : 'ok', words.includes('LB'));
+    sig('power', `${p}.fsd`, words.includes('FSD') ? 'fail' : 'ok', words.includes('FSD'));
+    sig('power', `${p}.charge`, u.charge < 30 ? 'warn' : 'ok', u.charge, '%');
+    sig('power', `${p}.runtime`, 'ok', u.runtimeS, 's');
+    sig('power', `${p}.inputVoltage`, 'ok', u.inputVoltage, 'V');
+    sig('power', `${p}.load`, u.loadPct > 90 ? 'warn' : 'ok', u.loadPct, '%');
+  }
+  sig('power', 'power.gpio.mains', st.mainsPresent ? 'ok' : 'warn', st.mainsPresent);
+
+  if (!st.clock.chronydRunning) {
+    for (const k of ['offset', 'errorBound', 'source'])
+      sig('time', `time.${k}`, 'unknown', null, undefined, 'chronyd is not running (506 Cannot talk to daemon)');
+  } else {
+    const bound = Math.abs(st.clock.offsetS) + 0.001;
+    const status: SignalStatus = bound >= 1 ? 'fail' : bound >= 0.5 ? 'warn' : 'ok';
+    sig('time', 'time.offset', status, st.clock.offsetS, 's');
+    sig('time', 'time.errorBound', status, bound, 's');
+    sig(
+      'time',
+      'time.source',
+      st.clock.sourceReachable ? 'ok' : 'fail',
+      st.clock.sourceReachable,
+      undefined,
+      st.clock.sourceReachable ? undefined : 'no selected source (reach 0)',
+    );
+  }
+
+  for (const [name, l] of Object.entries(st.links)) {
+    const up = l.carrier && l.reachable;
+    sig('wan', `wan.${name}.link`, l.carrier ? 'ok' : 'fail', l.carrier ? 'up' : 'no-carrier');
+    sig('wan', `wan.${name}.state`, up ? (l.lossPct > 10 ? 'warn' : 'ok') : 'fail', up ? 'up' : 'down');
+    sig('wan', `wan.${name}.rtt`, 'ok', up ? l.rttMs : null, 'ms');
+    sig('wan', `wan.${name}.loss`, l.lossPct > 10 ? 'warn' : 'ok', up ? l.lossPct : 100, '%');
+    for (const c of ['local', 'backup', 'trunk'] as const) {
+      const reach = up && st.centres[c];
+      sig('centres', `centres.${c}.${name}`, reach ? 'ok' : 'fail', reach, undefined, reach ? undefined : `SIP OPTIONS via ${name}: no answer`);
+    }
+  }
+
+  sig(
+    'recording',
+    'recording.rtpengine',
+    st.recorder.running ? 'ok' : 'fail',
+    st.recorder.running,
+    undefined,
+    st.recorder.running ? undefined : 'rtpengine does not answer ping',
+  );
+  sig('recording', 'recording.diskFree', st.recorder.diskFreePct < 10 ? 'fail' : st.recorder.diskFreePct < 20 ? 'warn' : 'ok', st.recorder.diskFreePct, '%');
+  sig(
+    'telephony',
+    'telephony.kamailio',
+    st.router.running ? 'ok' : 'fail',
+    st.router.running,
+    undefined,
+    st.router.running ? undefined : 'Kamailio JSON-RPC: connection refused',
+  );
+  sig('system', 'system.shutdown', st.shuttingDown ? 'warn' : 'ok', st.shuttingDown);
+  return out;
+}

@@ -1,0 +1,240 @@
+/**
+ * Target-state reconciliation for one actuator: make the real thing follow the
+ * target route and keep it there.
+ *  - idempotent apply, confirmed by reading the state back (observe)
+ *  - retried with exponential backoff (+ jitter) until it converges
+ *  - drift detection: the real state is read back periodically; if it differs
+ *    (e.g. Kamailio restarted and forgot), it is re-applied at once
+ *  - after each change the new path is verified (if the actuator can)
+ * Every attempt, drift and verification is recorded through `record`.
+ */
+import { EventEmitter } from 'node:events';
+import type { RouteActuator, RouteTarget, VerifyResult } from './actuator.js';
+
+export interface ActuatorStatus {
+  actuator: string;
+  target: RouteTarget | null;
+  observed: RouteTarget | 'unknown' | null;
+  converged: boolean;
+  attempts: number;
+  lastError: string | null;
+  lastVerify: (VerifyResult & { target: RouteTarget; at: number }) | null;
+  lastAppliedAt: number | null;
+}
+
+export interface ReconcileRecord {
+  kind: 'apply' | 'verify' | 'drift';
+  actuator: string;
+  target: RouteTarget;
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+  decisionId: number | null;
+}
+
+export interface ReconcilerOptions {
+  retryInitialMs: number;
+  retryMaxMs: number;
+  driftCheckMs: number;
+  now: () => number;
+  record: (r: ReconcileRecord) => void;
+}
+
+export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converged: [RouteTarget]; verifyFailed: [VerifyResult & { target: RouteTarget }] }> {
+  private target: RouteTarget | null = null;
+  private decisionId: number | null = null;
+  private observed: RouteTarget | 'unknown' | null = null;
+  private converged = false;
+  private attempts = 0;
+  private lastError: string | null = null;
+  private lastVerify: ActuatorStatus['lastVerify'] = null;
+  private lastAppliedAt: number | null = null;
+  private running = false;
+  private busy: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private driftTimer: NodeJS.Timeout | null = null;
+  /** Bumped on every new target so a stale in-flight attempt does not verify the wrong route. */
+  private generation = 0;
+
+  constructor(
+    readonly actuator: RouteActuator,
+    private readonly opts: ReconcilerOptions,
+  ) {
+    super();
+  }
+
+  get name(): string {
+    return this.actuator.name;
+  }
+
+  status(): ActuatorStatus {
+    return {
+      actuator: this.actuator.name,
+      target: this.target,
+      observed: this.observed,
+      converged: this.converged,
+      attempts: this.attempts,
+      lastError: this.lastError,
+      lastVerify: this.lastVerify,
+      lastAppliedAt: this.lastAppliedAt,
+    };
+  }
+
+  start(): void {
+    this.running = true;
+    this.driftTimer = setInterval(() => void this.checkDrift(), this.opts.driftCheckMs);
+    this.driftTimer.unref();
+    if (this.target) this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.driftTimer) clearInterval(this.driftTimer);
+    this.retryTimer = null;
+    this.driftTimer = null;
+    await this.busy;
+  }
+
+  setTarget(target: RouteTarget, decisionId: number | null): void {
+    if (target === this.target && this.converged) return;
+    this.generation++;
+    this.target = target;
+    this.decisionId = decisionId;
+    this.converged = false;
+    this.attempts = 0;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.kick();
+  }
+
+  /** Wait until the current target has converged (or the timeout passes). */
+  async waitConverged(timeoutMs: number): Promise<boolean> {
+    if (this.converged) return true;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.off('converged', on);
+        resolve(false);
+      }, timeoutMs);
+      const on = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.once('converged', on);
+    });
+  }
+
+  private kick(): void {
+    if (!this.running || this.busy) return;
+    this.busy = this.converge().finally(() => {
+      this.busy = null;
+      // A new target may have arrived while we were busy.
+      if (this.running && !this.converged && this.target && !this.retryTimer) this.kick();
+    });
+  }
+
+  private async converge(): Promise<void> {
+    const target = this.target;
+    if (!target) return;
+    const gen = this.generation;
+    this.attempts++;
+    const t0 = performance.now();
+    try {
+      await this.actuator.apply(target);
+      const observed = await this.actuator.observe();
+      this.observed = observed;
+      if (observed !== target) {
+        throw new Error(`applied ${target} but ${this.actuator.name} reads back ${observed}`);
+      }
+      const dt = performance.now() - t0;
+      this.opts.record({
+        kind: 'apply',
+        actuator: this.name,
+        target,
+        ok: true,
+        detail: `now routes to ${target}`,
+        durationMs: dt,
+        decisionId: this.decisionId,
+      });
+      if (gen !== this.generation) return;
+      this.converged = true;
+      this.lastError = null;
+      this.lastAppliedAt = this.opts.now();
+      this.emitStatus();
+      this.emit('converged', target);
+      await this.verify(target, gen);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.lastError = msg;
+      this.opts.record({ kind: 'apply', actuator: this.name, target, ok: false, detail: msg, durationMs: performance.now() - t0, decisionId: this.decisionId });
+      this.emitStatus();
+      if (gen === this.generation && this.running) this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.max(0, this.attempts - 1));
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.kick();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async verify(target: RouteTarget, gen: number): Promise<void> {
+    if (!this.actuator.verify) return;
+    let result: VerifyResult;
+    try {
+      result = await this.actuator.verify(target);
+    } catch (err) {
+      result = { ok: false, detail: err instanceof Error ? err.message : String(err), durationMs: 0 };
+    }
+    if (gen !== this.generation) return;
+    this.lastVerify = { ...result, target, at: this.opts.now() };
+    this.opts.record({
+      kind: 'verify',
+      actuator: this.name,
+      target,
+      ok: result.ok,
+      detail: result.detail,
+      durationMs: result.durationMs,
+      decisionId: this.decisionId,
+    });
+    this.emitStatus();
+    if (!result.ok) this.emit('verifyFailed', { ...result, target });
+  }
+
+  private async checkDrift(): Promise<void> {
+    if (!this.running || this.busy || !this.target || !this.converged) return;
+    const target = this.target;
+    let observed: RouteTarget | 'unknown';
+    try {
+      observed = await this.actuator.observe();
+    } catch (err) {
+      observed = 'unknown';
+      this.lastError = err instanceof Error ? err.message : String(err);
+    }
+    const changed = observed !== this.observed;
+    this.observed = observed;
+    if (observed !== target && this.target === target && this.converged) {
+      this.opts.record({
+        kind: 'drift',
+        actuator: this.name,
+        target,
+        ok: false,
+        detail: `expected ${target}, found ${observed}: re-applying`,
+        durationMs: 0,
+        decisionId: this.decisionId,
+      });
+      this.converged = false;
+      this.attempts = 0;
+      this.emitStatus();
+      this.kick();
+    } else if (changed) this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    this.emit('status', this.status());
+  }
+}

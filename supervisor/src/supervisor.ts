@@ -1,0 +1,271 @@
+/**
+ * The loop: signals → health → policy → (store) → reconcilers.
+ * A decision is written to the store BEFORE any actuator is told about it; the
+ * result of every actuation is written after. On start the stored target is
+ * resumed, so a restart never flaps the route.
+ */
+import { EventEmitter } from 'node:events';
+import { evaluateHealth, type Health, type HealthRules } from './core/health.js';
+import { type Decision, initialPolicyState, type Override, type PolicyConfig, type PolicyState, type RouteTarget, step } from './core/policy.js';
+import type { Signal } from './core/signal.js';
+import { type EffectiveSignal, SignalTable } from './core/signalTable.js';
+import type { Logger } from './log.js';
+import type { Clock, Monitor } from './monitors/monitor.js';
+import type { ActuatorStatus, Reconciler } from './reconcilers/reconciler.js';
+import type { EventInput, Store } from './store/store.js';
+
+export interface Snapshot {
+  at: number;
+  box: string;
+  route: RouteTarget;
+  mode: PolicyState['mode'];
+  routeSince: number;
+  modeSince: number;
+  reasons: Decision['reasons'];
+  override: Override | null;
+  decidedBy: string;
+  health: Health['subsystems'];
+  floor: Health['floor'];
+  signals: EffectiveSignal[];
+  actuators: ActuatorStatus[];
+}
+
+export type LiveMessage =
+  | { type: 'signal'; signal: EffectiveSignal }
+  | { type: 'decision'; decision: Decision & { id: number } }
+  | { type: 'health'; health: Health['subsystems']; floor: Health['floor'] }
+  | { type: 'actuator'; status: ActuatorStatus }
+  | { type: 'event'; event: EventInput & { id: number } };
+
+export interface SupervisorDeps {
+  box: string;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  monitors: Monitor[];
+  reconcilers: Reconciler[];
+  policy: PolicyConfig;
+  rules: HealthRules;
+  tickMs: number;
+  /** Store a sample of an unchanged signal at most this often (ms). */
+  sampleEveryMs?: number;
+}
+
+export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
+  private readonly table = new SignalTable();
+  private state: PolicyState;
+  private health: Health;
+  private decidedBy = 'builtin';
+  private tickTimer: NodeJS.Timeout | null = null;
+  private readonly lastSampleAt = new Map<string, number>();
+  private lastHealthKey = '';
+  private lastTickAt: number;
+  private started = false;
+  /** While monitors start, their first burst is collected and evaluated once. */
+  private starting = false;
+
+  constructor(private readonly d: SupervisorDeps) {
+    super();
+    this.setMaxListeners(100);
+    const now = d.clock.now();
+    this.lastTickAt = now;
+    const last = d.store.lastDecision();
+    const lastChange = d.store.lastRouteChange();
+    this.state = initialPolicyState(
+      now,
+      last ? { route: last.route, mode: last.mode, override: last.override, routeSince: lastChange?.at ?? last.at } : undefined,
+    );
+    if (last) this.decidedBy = last.decidedBy;
+    this.health = evaluateHealth([], now, d.rules);
+    for (const r of d.reconcilers) {
+      r.on('status', (status) => this.publish({ type: 'actuator', status }));
+      r.on('verifyFailed', (v) =>
+        this.event({
+          kind: 'verify.failed',
+          severity: 'alarm',
+          subsystem: 'telephony',
+          en: `Verification of the ${v.target} path via ${r.name} failed: ${v.detail}`,
+          nb: `Kontroll av ${v.target === 'local' ? 'lokal' : 'reserve'}-veien via ${r.name} feilet: ${v.detail}`,
+          data: v,
+        }),
+      );
+    }
+  }
+
+  get route(): RouteTarget {
+    return this.state.route;
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+    const resumed = this.d.store.lastDecision();
+    this.event({
+      kind: 'supervisor.start',
+      severity: 'info',
+      en: resumed ? `Supervisor started; resuming stored route ${resumed.route} (${resumed.mode})` : 'Supervisor started for the first time',
+      nb: resumed ? `Overvåkeren startet; fortsetter med lagret rute ${resumed.route} (${resumed.mode})` : 'Overvåkeren startet for første gang',
+    });
+    // Actuators converge to the stored target first: after a crash the real path
+    // is put back where the last decision said, before any new evidence arrives.
+    for (const r of this.d.reconcilers) {
+      r.setTarget(this.state.route, resumed?.id ?? null);
+      r.start();
+    }
+    this.starting = true;
+    for (const m of this.d.monitors) {
+      try {
+        await m.start((s) => this.onSignal(s));
+      } catch (err) {
+        this.event({
+          kind: 'monitor.startFailed',
+          severity: 'alarm',
+          en: `Monitor ${m.name} failed to start: ${(err as Error).message}`,
+          nb: `Overvåker ${m.name} startet ikke: ${(err as Error).message}`,
+        });
+      }
+    }
+    this.starting = false;
+    this.tickTimer = setInterval(() => this.evaluate('tick'), this.d.tickMs);
+    this.evaluate('start');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    await Promise.allSettled(this.d.monitors.map((m) => m.stop()));
+    await Promise.allSettled(this.d.reconcilers.map((r) => r.stop()));
+  }
+
+  onSignal(signal: Signal): void {
+    const prev = this.table.get(signal.key);
+    const changed = this.table.apply(signal);
+    const now = this.d.clock.now();
+    const last = this.lastSampleAt.get(signal.key) ?? 0;
+    if (changed || now - last >= (this.d.sampleEveryMs ?? 10_000)) {
+      this.d.store.insertSamples([signal]);
+      this.lastSampleAt.set(signal.key, now);
+    }
+    if (changed) {
+      if (prev && prev.status !== signal.status) {
+        const severity = signal.status === 'ok' ? 'info' : signal.status === 'fail' ? 'alarm' : 'warn';
+        this.event({
+          kind: 'signal.status',
+          severity,
+          subsystem: signal.subsystem,
+          en: `${signal.key}: ${prev.status} → ${signal.status}${signal.detail ? ` (${signal.detail})` : ''}`,
+          nb: `${signal.key}: ${prev.status} → ${signal.status}${signal.detail ? ` (${signal.detail})` : ''}`,
+          data: { key: signal.key, from: prev.status, to: signal.status, value: signal.value },
+        });
+      }
+      const eff = this.table.effective(now).find((s) => s.key === signal.key);
+      if (eff) this.publish({ type: 'signal', signal: eff });
+      // Fail over fast: evaluate on every change, not only on the next tick.
+      if (!this.starting) this.evaluate('signal');
+    }
+  }
+
+  /** Manual failover/failback with an expiry. Recorded with who did it. */
+  setOverride(o: { route: RouteTarget; durationMs: number; by: string; reason: string }): Decision | null {
+    const now = this.d.clock.now();
+    this.state = { ...this.state, override: { route: o.route, until: now + o.durationMs, by: o.by, reason: o.reason, setAt: now } };
+    this.event({
+      kind: 'override.set',
+      severity: 'warn',
+      actor: o.by,
+      en: `Manual route ${o.route} for ${Math.round(o.durationMs / 60000)} min by ${o.by}: ${o.reason}`,
+      nb: `Manuell rute ${o.route === 'local' ? 'lokal' : 'reserve'} i ${Math.round(o.durationMs / 60000)} min av ${o.by}: ${o.reason}`,
+    });
+    return this.evaluate('override');
+  }
+
+  clearOverride(by: string): Decision | null {
+    if (!this.state.override) return null;
+    this.state = { ...this.state, override: null };
+    this.event({ kind: 'override.cleared', severity: 'info', actor: by, en: `Manual route cleared by ${by}`, nb: `Manuell rute opphevet av ${by}` });
+    return this.evaluate('override');
+  }
+
+  snapshot(): Snapshot {
+    const now = this.d.clock.now();
+    const last = this.d.store.lastDecision();
+    return {
+      at: now,
+      box: this.d.box,
+      route: this.state.route,
+      mode: this.state.mode,
+      routeSince: this.state.routeSince,
+      modeSince: this.state.modeSince,
+      reasons: last?.reasons ?? [],
+      override: this.state.override,
+      decidedBy: this.decidedBy,
+      health: this.health.subsystems,
+      floor: this.health.floor,
+      signals: this.table.effective(now),
+      actuators: this.d.reconcilers.map((r) => r.status()),
+    };
+  }
+
+  event(e: Omit<EventInput, 'at'> & { at?: number }): void {
+    const full: EventInput = { ...e, at: e.at ?? this.d.clock.now() };
+    const id = this.d.store.insertEvent(full);
+    const level = full.severity === 'alarm' ? 'error' : full.severity === 'warn' ? 'warn' : 'info';
+    this.d.log[level]({ event: full.kind, id, subsystem: full.subsystem, actor: full.actor }, full.en);
+    this.publish({ type: 'event', event: { ...full, id } });
+  }
+
+  private evaluate(cause: string): Decision | null {
+    const now = this.d.clock.now();
+    // Publish signals that went stale since the last tick: silence is news.
+    for (const key of this.table.staleTransitions(this.lastTickAt, now)) {
+      const eff = this.table.effective(now).find((s) => s.key === key);
+      if (eff) {
+        this.publish({ type: 'signal', signal: eff });
+        if (eff.stale) {
+          this.event({
+            kind: 'signal.stale',
+            severity: 'warn',
+            subsystem: eff.subsystem,
+            en: `${key}: ${eff.detail ?? 'stale'} — treated as unknown`,
+            nb: `${key}: ingen oppdatering — behandles som ukjent`,
+          });
+        }
+      }
+    }
+    this.lastTickAt = now;
+    const effective = this.table.effective(now);
+    this.health = evaluateHealth(effective, now, this.d.rules);
+    const healthKey = JSON.stringify([Object.values(this.health.subsystems).map((h) => h.status), this.health.floor.map((r) => r.code)]);
+    if (healthKey !== this.lastHealthKey) {
+      this.lastHealthKey = healthKey;
+      this.publish({ type: 'health', health: this.health.subsystems, floor: this.health.floor });
+    }
+    const { state, decision } = step(this.state, this.health, now, this.d.policy);
+    this.state = state;
+    if (!decision) return null;
+    // Record first: the decision and the signals behind it are durable before anything moves.
+    const id = this.d.store.insertDecision(decision, effective);
+    this.decidedBy = decision.decidedBy;
+    if (decision.routeChanged || decision.mode !== decision.previousMode) {
+      const text = decision.reasons.slice(0, 3);
+      this.event({
+        kind: decision.routeChanged ? 'route.changed' : 'mode.changed',
+        severity: decision.routeChanged ? 'alarm' : decision.mode === 'normal' ? 'info' : 'warn',
+        en: decision.routeChanged
+          ? `Calls now go to ${decision.route} (${decision.mode}): ${text.map((r) => r.en).join('; ')}`
+          : `Mode ${decision.previousMode} → ${decision.mode}: ${text.map((r) => r.en).join('; ')}`,
+        nb: decision.routeChanged
+          ? `Anrop går nå til ${decision.route === 'local' ? 'lokal sentral' : 'reservesentral'} (${decision.mode}): ${text.map((r) => r.nb).join('; ')}`
+          : `Modus ${decision.previousMode} → ${decision.mode}: ${text.map((r) => r.nb).join('; ')}`,
+        data: { decisionId: id, cause },
+      });
+    }
+    this.publish({ type: 'decision', decision: { ...decision, id } });
+    for (const r of this.d.reconcilers) r.setTarget(decision.route, id);
+    return decision;
+  }
+
+  private publish(msg: LiveMessage): void {
+    this.emit('live', msg);
+  }
+}
