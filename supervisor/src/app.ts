@@ -18,6 +18,9 @@ import { SimMonitor } from './monitors/simMonitor.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
+import { Heartbeat } from './reconcilers/upstream/heartbeat.js';
+import { WebhookActuator } from './reconcilers/upstream/webhookActuator.js';
+import { HeartbeatMonitor } from './monitors/heartbeatMonitor.js';
 import { openDb } from './store/db.js';
 import { Store } from './store/store.js';
 import { Supervisor } from './supervisor.js';
@@ -68,6 +71,21 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     log.warn('box.hardware is "real" but no real drivers are configured yet: every subsystem stays unknown');
   }
 
+  // Upstream: the reroute webhook follows the route like any actuator; the heartbeat
+  // stops when this box stops, so the upstream side can reroute on its own.
+  const ref: { supervisor: Supervisor | null } = { supervisor: null };
+  const currentReason = () =>
+    ref.supervisor
+      ?.snapshot()
+      .reasons.map((r) => r.en)
+      .join('; ') ?? 'starting';
+  if (cfg.upstream.webhook) actuators.push(new WebhookActuator(cfg.upstream.webhook, { box: cfg.box.name, reason: currentReason, env }));
+  if (cfg.upstream.heartbeat) {
+    const hb = new Heartbeat(cfg.upstream.heartbeat, { box: cfg.box.name, route: () => ref.supervisor?.route ?? 'unknown', env });
+    monitors.push(new HeartbeatMonitor(hb, clock));
+    if (!monitored.includes('telephony')) monitored.push('telephony');
+  }
+
   const reconcilers = actuators.map(
     (a) =>
       new Reconciler(a, {
@@ -106,6 +124,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     rules: cfg.policy.power,
     tickMs: cfg.policy.tickMs,
   });
+  ref.supervisor = supervisor;
 
   const api = await buildApi({ supervisor, store, accounts, throttle: new LoginThrottle(clock.now), sessionHours: cfg.api.sessionHours, sim, now: clock.now });
   await supervisor.start();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
+import { UpstreamConfigSchema } from './upstream.js';
 
 const subsystem = z.enum(SUBSYSTEMS);
 const seconds = z.number().nonnegative();
@@ -66,6 +67,8 @@ export const configSchema = z.strictObject({
   policy: policySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   sim: simSchema.prefault({}),
+  /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */
+  upstream: UpstreamConfigSchema.prefault({}),
 });
 
 export type VaktpostConfig = z.infer<typeof configSchema>;
