@@ -15,6 +15,8 @@ import type { Subsystem } from './core/signal.js';
 import type { Logger } from './log.js';
 import { type Clock, type Monitor, systemClock } from './monitors/monitor.js';
 import { SimMonitor } from './monitors/simMonitor.js';
+import { createTimeMonitors } from './monitors/timeMonitors.js';
+import { SimTimeSource } from '../../hardware/sim/simTime.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
@@ -61,19 +63,33 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   let stopScenario: (() => void) | null = null;
   const monitored: Subsystem[] = [];
 
+  const ref: { supervisor: Supervisor | null } = { supervisor: null };
+  const onWallClockStep = (step: { stepMs: number; atMs: number }) =>
+    ref.supervisor?.event({
+      kind: 'time.wallClockStep',
+      severity: 'warn',
+      subsystem: 'time',
+      en: `The box's wall clock stepped by ${(step.stepMs / 1000).toFixed(3)} s`,
+      nb: `Boksens klokke hoppet ${(step.stepMs / 1000).toFixed(3)} s`,
+      data: step,
+    });
+
   if (cfg.box.hardware === 'simulated') {
     sim = new SimBox(defaultSimState(cfg.sim.ups, cfg.sim.links));
     monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs));
+    // Where a real driver exists, the simulator stands behind the driver's interface
+    // and the real monitor runs on top of it.
+    monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, onWallClockStep }));
     actuators.push(new SimRouteActuator(sim));
     monitored.push('power', 'time', 'wan', 'centres', 'recording', 'telephony', 'system');
   } else {
-    // Real drivers are wired here as each capability lands (power, time, WAN, calls).
-    log.warn('box.hardware is "real" but no real drivers are configured yet: every subsystem stays unknown');
+    monitors.push(...createTimeMonitors(cfg.time, { clock, onWallClockStep }));
+    monitored.push('time');
+    // Further real drivers are wired here as each capability lands (power, WAN, calls).
   }
 
   // Upstream: the reroute webhook follows the route like any actuator; the heartbeat
   // stops when this box stops, so the upstream side can reroute on its own.
-  const ref: { supervisor: Supervisor | null } = { supervisor: null };
   const currentReason = () =>
     ref.supervisor
       ?.snapshot()

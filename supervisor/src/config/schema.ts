@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
+import { timeConfigSchema } from './time.js';
 import { UpstreamConfigSchema } from './upstream.js';
 
 const subsystem = z.enum(SUBSYSTEMS);
@@ -67,6 +68,8 @@ export const configSchema = z.strictObject({
   policy: policySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   sim: simSchema.prefault({}),
+  /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */
+  time: timeConfigSchema.prefault({}),
   /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */
   upstream: UpstreamConfigSchema.prefault({}),
 });

@@ -62,23 +62,7 @@ export function simSignals(st: SimState, now: number, ttlMs: number): Signal[] {
   }
   sig('power', 'power.gpio.mains', st.mainsPresent ? 'ok' : 'warn', st.mainsPresent);
 
-  if (!st.clock.chronydRunning) {
-    for (const k of ['offset', 'errorBound', 'source'])
-      sig('time', `time.${k}`, 'unknown', null, undefined, 'chronyd is not running (506 Cannot talk to daemon)');
-  } else {
-    const bound = Math.abs(st.clock.offsetS) + 0.001;
-    const status: SignalStatus = bound >= 1 ? 'fail' : bound >= 0.5 ? 'warn' : 'ok';
-    sig('time', 'time.offset', status, st.clock.offsetS, 's');
-    sig('time', 'time.errorBound', status, bound, 's');
-    sig(
-      'time',
-      'time.source',
-      st.clock.sourceReachable ? 'ok' : 'fail',
-      st.clock.sourceReachable,
-      undefined,
-      st.clock.sourceReachable ? undefined : 'no selected source (reach 0)',
-    );
-  }
+  // Time comes from the real time monitor reading SimTimeSource (hardware/sim/simTime.ts).
 
   for (const [name, l] of Object.entries(st.links)) {
     const up = l.carrier && l.reachable;

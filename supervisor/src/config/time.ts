@@ -1,0 +1,91 @@
+/**
+ * Config for the time subsystem (issue #4, KoKom T4): how Vaktpost asks the
+ * box's chronyd, the thresholds of the time signals, and the centre's other
+ * systems whose clocks are audited over NTP.
+ *
+ *   time:
+ *     chronyc: { socket: /run/chrony/chronyd.sock }
+ *     maxSourceLossS: 120
+ *     audit:
+ *       hosts:
+ *         - { name: operator1, host: 10.20.0.31 }
+ *         - { name: phone, host: pbx.legevakt.local, intervalS: 30 }
+ */
+import { z } from 'zod';
+
+const seconds = z.number().positive();
+
+export const chronycSchema = z.strictObject({
+  /** The chronyc binary. */
+  path: z.string().min(1).default('/usr/bin/chronyc'),
+  /**
+   * chronyd's command socket path (chronyc -h). Debian's chronyd listens on
+   * /run/chrony/chronyd.sock; Vaktpost must run as root or in group _chrony.
+   * A host name/address here uses the UDP command port instead.
+   */
+  socket: z.string().min(1).default('/run/chrony/chronyd.sock'),
+  /** UDP command port (chronyc -p), only with a network host in `socket`. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** chronyc is killed after this long (a hung chronyd must not stall the monitor). */
+  timeoutMs: z.number().int().min(100).max(30_000).default(2000),
+});
+
+/** Audited system names become signal keys (`time.audit.<name>`): keep them key-safe. */
+const auditName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, { message: 'expected a short name of letters, digits, - and _ (e.g. operator1)' });
+
+export const auditHostSchema = z.strictObject({
+  /** Name in signals and reports, e.g. `operator1`, `phone`, `recorder`, `radio`. */
+  name: auditName,
+  /** Address or DNS name of the system's NTP service. */
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(123),
+  /** How often to query it. */
+  intervalS: seconds.default(60),
+});
+
+export const timeAuditSchema = z
+  .strictObject({
+    /** Per-query timeout. */
+    timeoutMs: z.number().int().min(50).max(10_000).default(1000),
+    /** Queries per round before a host counts as not answering (UDP loses packets). */
+    attempts: z.number().int().min(1).max(5).default(2),
+    /** Send audits from this local address (to face the centre's LAN/VLAN). */
+    sourceAddress: z.string().min(1).optional(),
+    hosts: z.array(auditHostSchema).default([]),
+  })
+  .refine((a) => new Set(a.hosts.map((h) => h.name)).size === a.hosts.length, {
+    message: 'audit host names must be unique (each becomes a signal key time.audit.<name>)',
+    path: ['hosts'],
+  });
+
+export const timeConfigSchema = z
+  .strictObject({
+    chronyc: chronycSchema.prefault({}),
+    /** How often chronyd is asked (ms). */
+    pollMs: z.number().int().min(100).max(60_000).default(1000),
+    /** Error bound (and |offset|) at which the time signals warn / fail, seconds. KoKom T4: 1 s. */
+    warnS: seconds.default(0.5),
+    failS: seconds.default(1.0),
+    /**
+     * A warn/fail clears only after the raw level stayed better for this long.
+     * chronyd overshoots after its reference jumps and only updates every poll
+     * interval (up to 64 s with ops/chrony): keep this ≥ one poll interval.
+     */
+    clearHoldS: z.number().nonnegative().default(60),
+    /**
+     * No selected reachable source, or no reference update, for longer than
+     * this = time failure, although chronyd still says "Normal". Must exceed
+     * chronyd's longest poll interval (ops/chrony: maxpoll 6 = 64 s).
+     */
+    maxSourceLossS: seconds.default(120),
+    /** A wall-clock jump larger than this (vs the monotonic clock) is recorded as a step event. */
+    wallClockStepS: seconds.default(0.1),
+    /** How long `time.wallClockStep` stays at warn after a step. */
+    wallClockStepWarnS: seconds.default(600),
+    audit: timeAuditSchema.prefault({}),
+  })
+  .refine((t) => t.warnS < t.failS, { message: 'warnS must be below failS', path: ['warnS'] });
+
+export type TimeConfig = z.infer<typeof timeConfigSchema>;
+export type TimeAuditConfig = z.infer<typeof timeAuditSchema>;
+export type TimeAuditHost = z.infer<typeof auditHostSchema>;

@@ -1,0 +1,130 @@
+/**
+ * Polls chronyd (through a TimeSource: the chronyc wrapper or the simulated
+ * box) and reports the box's own time as signals:
+ *   time.offset      system clock minus NTP time (s)
+ *   time.errorBound  |offset| + root dispersion + root delay/2 (s)
+ *   time.leap        chronyd's leap status
+ *   time.source      the selected NTP source (address) or null
+ *   time.refAge      age of chronyd's last reference update (s)
+ * Statuses come from the pure core (core/timeHealth.ts). When chronyd cannot
+ * be asked, every signal is `unknown` with the cause: a monitoring fault,
+ * never "time ok".
+ */
+import type { TimeSource } from '../../../hardware/chrony/index.js';
+import type { Signal, SignalStatus, SignalValue } from '../core/signal.js';
+import { type TimeEvaluation, type TimeHealthState, type TimeThresholds, evaluateTime } from '../core/timeHealth.js';
+import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+
+export const TIME_SIGNAL_KEYS = ['time.offset', 'time.errorBound', 'time.leap', 'time.source', 'time.refAge'] as const;
+export type TimeSignalKey = (typeof TIME_SIGNAL_KEYS)[number];
+
+export interface TimeMonitorOptions {
+  source: TimeSource;
+  thresholds: TimeThresholds;
+  /** How often chronyd is asked (default 1000 ms). */
+  pollMs?: number;
+  /** `source` field of the signals (default `chrony`). */
+  sourceName?: string;
+  clock?: Clock;
+  /** Called after every successful evaluation (for tests, benches, the status CLI). */
+  onEvaluation?: (e: TimeEvaluation) => void;
+}
+
+export class TimeMonitor implements Monitor {
+  readonly name = 'time';
+  private readonly pollMs: number;
+  private readonly clock: Clock;
+  private readonly sourceName: string;
+  private state: TimeHealthState | undefined;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private running = false;
+  private emit: SignalSink = () => {};
+
+  constructor(private readonly opts: TimeMonitorOptions) {
+    this.pollMs = opts.pollMs ?? 1000;
+    this.clock = opts.clock ?? systemClock;
+    this.sourceName = opts.sourceName ?? 'chrony';
+  }
+
+  /** Resolves after the first poll has been reported. */
+  async start(emit: SignalSink): Promise<void> {
+    this.emit = emit;
+    this.running = true;
+    await this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  /** One poll now (also used by tests that drive the monitor step by step). */
+  poll(): Promise<void> {
+    if (this.inFlight) return this.inFlight; // never two chronyc rounds at once
+    const started = this.clock.monotonic();
+    this.inFlight = this.pollOnce().finally(() => {
+      this.inFlight = null;
+      if (!this.running) return;
+      // Fixed cadence on the monotonic clock; a slow chronyc delays, never stacks.
+      const wait = Math.max(0, this.pollMs - (this.clock.monotonic() - started));
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.poll(), wait);
+      this.timer.unref();
+    });
+    return this.inFlight;
+  }
+
+  private async pollOnce(): Promise<void> {
+    let evaluation: TimeEvaluation;
+    try {
+      const [tracking, sources] = await Promise.all([this.opts.source.tracking(), this.opts.source.sources()]);
+      evaluation = evaluateTime({ tracking, sources, nowMs: this.clock.now(), monoMs: this.clock.monotonic() }, this.state, this.opts.thresholds);
+    } catch (err) {
+      if (!this.running) return;
+      this.reportFault(err);
+      return;
+    }
+    if (!this.running) return;
+    this.state = evaluation.state;
+    this.report(evaluation);
+    this.opts.onEvaluation?.(evaluation);
+  }
+
+  private ttlMs(): number {
+    // Three missed polls (or one slow chronyc) before the core calls the facts stale.
+    return Math.max(3 * this.pollMs, this.pollMs + 5000);
+  }
+
+  private signal(key: TimeSignalKey, status: SignalStatus, value: SignalValue, detail: string, unit?: string): Signal {
+    return {
+      subsystem: 'time',
+      source: this.sourceName,
+      key,
+      status,
+      value,
+      observedAt: this.clock.now(),
+      ttlMs: this.ttlMs(),
+      detail,
+      ...(unit ? { unit } : {}),
+    };
+  }
+
+  private report(e: TimeEvaluation): void {
+    this.emit(this.signal('time.offset', e.offset.status, e.offset.value, e.offset.detail, 's'));
+    this.emit(this.signal('time.errorBound', e.errorBound.status, e.errorBound.value, e.errorBound.detail, 's'));
+    this.emit(this.signal('time.leap', e.leap.status, e.leap.value, e.leap.detail));
+    this.emit(this.signal('time.source', e.source.status, e.source.value, e.source.detail));
+    this.emit(this.signal('time.refAge', e.refAge.status, e.refAge.value, e.refAge.detail, 's'));
+  }
+
+  private reportFault(err: unknown): void {
+    const cause = err instanceof Error ? err.message : String(err);
+    const detail = `monitoring fault: ${cause}`;
+    for (const key of TIME_SIGNAL_KEYS) {
+      this.emit(this.signal(key, 'unknown', null, detail, key === 'time.leap' || key === 'time.source' ? undefined : 's'));
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * A test NTP server (RFC 5905 server mode 4) whose clock can be shifted at run
+ * time. A real chronyd or our SNTP client queries it on 127.0.0.1; the shift
+ * shows up as their measured offset (Linux time namespaces cannot shift the
+ * wall clock, so this is how offsets are tested — FACTS "Time via chrony").
+ */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { type LeapIndicator, NTP_MODE, createPreciseWallClock, decodePacket, emptyPacket, encodePacket, unixMsToNtp } from '../../hardware/ntp/index.js';
+
+export interface NtpServerOptions {
+  host?: string;
+  /** Seconds added to the box's clock in every reply (+ = server ahead). */
+  offsetS?: number;
+  leap?: LeapIndicator;
+  stratum?: number;
+}
+
+export interface TestNtpServer {
+  readonly host: string;
+  readonly port: number;
+  /** Requests received (also counted while silent). */
+  readonly requests: number;
+  readonly offsetS: number;
+  /** Shift the served clock; returns performance.now() at the moment of the change. */
+  setOffset(offsetS: number): number;
+  /** A silent server receives but never answers (a dead upstream / blocked UDP). */
+  setSilent(silent: boolean): void;
+  /** 3 = "clock not synchronised" alarm. */
+  setLeap(leap: LeapIndicator): void;
+  setStratum(stratum: number): void;
+  /** Emits 'request' (after each received query) and 'reply'. */
+  readonly events: EventEmitter;
+  close(): Promise<void>;
+}
+
+export async function startNtpServer(opts: NtpServerOptions = {}): Promise<TestNtpServer> {
+  const host = opts.host ?? '127.0.0.1';
+  let offsetMs = (opts.offsetS ?? 0) * 1000;
+  let silent = false;
+  let leap: LeapIndicator = opts.leap ?? 0;
+  let stratum = opts.stratum ?? 1;
+  let requests = 0;
+  const events = new EventEmitter();
+  const now = createPreciseWallClock();
+  const refId = Buffer.from('TEST', 'ascii');
+
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  socket.on('message', (msg, rinfo) => {
+    const received = now() + offsetMs;
+    const req = decodePacket(msg);
+    if (!req || req.mode !== NTP_MODE.client) return;
+    requests += 1;
+    events.emit('request', rinfo);
+    if (silent) return;
+    const reply = emptyPacket({
+      leap,
+      version: req.version,
+      mode: NTP_MODE.server,
+      stratum,
+      poll: req.poll,
+      precision: -20,
+      rootDelayS: 0,
+      rootDispersionS: 0.0001,
+      refId,
+      // "Last set" a second ago: chronyd rejects a reference time in the future.
+      reference: unixMsToNtp(received - 1000),
+      origin: req.transmit,
+      receive: unixMsToNtp(received),
+      transmit: unixMsToNtp(now() + offsetMs),
+    });
+    socket.send(encodePacket(reply), rinfo.port, rinfo.address, () => events.emit('reply', rinfo));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port: 0 }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const port = socket.address().port;
+
+  let closed = false;
+  return {
+    host,
+    port,
+    get requests() {
+      return requests;
+    },
+    get offsetS() {
+      return offsetMs / 1000;
+    },
+    setOffset(s: number) {
+      offsetMs = s * 1000;
+      return performance.now();
+    },
+    setSilent(s: boolean) {
+      silent = s;
+    },
+    setLeap(l: LeapIndicator) {
+      leap = l;
+    },
+    setStratum(s: number) {
+      stratum = s;
+    },
+    events,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        closed = true;
+        socket.close(() => resolve());
+      }),
+  };
+}

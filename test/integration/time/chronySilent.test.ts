@@ -1,0 +1,52 @@
+/**
+ * Acceptance (issue #4, show 1): the NTP server going silent is a time
+ * failure within the configured time (maxSourceLossS), although chronyd's
+ * tracking still says "Normal" — FACTS: it keeps Normal after every source vanished.
+ */
+import t from 'tap';
+import { TEST_THRESHOLDS, startTimeRig, waitAllOk } from './setup.js';
+
+const LOSS_MS = TEST_THRESHOLDS.maxSourceLossS * 1000;
+
+t.test('silent upstream: warn at once, fail within maxSourceLossS, while chronyd says Normal', async (t) => {
+  const rig = await startTimeRig(t);
+  await waitAllOk(rig);
+
+  const at = performance.now();
+  rig.server.setSilent(true);
+
+  const warn = await rig.log.next('time.source', (s) => s.status === 'warn', 15_000, 'time.source warn (no selected source)');
+  t.comment(`source lost → time.source warn after ${(warn.mono - at).toFixed(0)} ms: ${warn.detail}`);
+  t.equal(warn.value, null);
+  t.match(warn.detail, /no selected, reachable NTP source/);
+
+  const fail = await rig.log.next('time.source', (s) => s.status === 'fail', LOSS_MS + 15_000, 'time.source fail');
+  const refAgeFail = rig.log.history.find((s) => s.key === 'time.refAge' && s.status === 'fail' && s.mono >= at);
+  t.ok(refAgeFail, 'time.refAge failed too');
+  const sourceAfter = fail.mono - at;
+  const refAgeAfter = (refAgeFail?.mono ?? Number.NaN) - at;
+  t.comment(`silent → time.refAge fail after ${refAgeAfter.toFixed(0)} ms, time.source fail after ${sourceAfter.toFixed(0)} ms (configured ${LOSS_MS} ms)`);
+  // Both count from the last good sample, which came at most one poll (0.25–1 s) before the silence.
+  for (const [what, after] of [
+    ['time.source', sourceAfter],
+    ['time.refAge', refAgeAfter],
+  ] as const) {
+    t.ok(after <= LOSS_MS + 1500, `${what} failed within the configured ${LOSS_MS} ms (+1.5 s for polls)`);
+    t.ok(after >= LOSS_MS - 2000, `${what} did not fail long before the configured time`);
+  }
+
+  // The point of the test: chronyd still claims a normal, synchronised state.
+  const tr = await rig.client.tracking();
+  t.equal(tr.leapStatus, 'Normal', 'chronyc tracking: leap status still Normal');
+  t.equal(rig.log.status('time.leap'), 'ok');
+  t.ok(rig.log.status('time.errorBound') !== 'fail', 'the error bound alone would not have told');
+  const sources = await rig.client.sources();
+  t.equal(sources[0]?.reach, 0, 'reach drained to 0');
+  t.not(sources[0]?.state, 'selected');
+  t.ok(rig.server.requests > 0 && rig.log.get('time.refAge')?.value !== null);
+
+  // Back: the source recovers at once (source signals carry no hold).
+  rig.server.setSilent(false);
+  await rig.log.next('time.source', (s) => s.status === 'ok', 20_000, 'time.source ok again');
+  await rig.log.next('time.refAge', (s) => s.status === 'ok', 20_000, 'time.refAge ok again');
+});

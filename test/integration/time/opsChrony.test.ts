@@ -1,0 +1,61 @@
+/**
+ * ops/chrony/chrony.conf is valid for chronyd 4.3, and a chronyd running it
+ * (paths and networks swapped for the test's, -x so the system clock is not
+ * touched) serves the time it follows to the LAN: an NTP client on the "LAN"
+ * sees the upstream's offset, through the box.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { ChronycClient } from '../../../hardware/chrony/index.js';
+import { sntpQuery } from '../../../hardware/ntp/index.js';
+import { CHRONYC, CHRONYD, startChronyd } from '../../helpers/chronyd.js';
+import { startNtpServer } from '../../helpers/ntpServer.js';
+import { freePort, waitFor } from '../../helpers/util.js';
+
+const execFileP = promisify(execFile);
+const OPS_CONF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../ops/chrony/chrony.conf');
+
+/** Directives that point at the real box's paths/networks; the test rig supplies its own. */
+const BOX_ONLY =
+  /^(sourcedir|confdir|driftfile|rtcsync|logdir|log|keyfile|ntsdumpdir|dumpdir|pidfile|bindcmdaddress|cmdport|port|allow|binddevice|bindaddress)\b/;
+
+t.test('chronyd accepts ops/chrony/chrony.conf as written', async (t) => {
+  const { stdout } = await execFileP(CHRONYD, ['-p', '-f', OPS_CONF]);
+  t.match(stdout, /^local stratum 10 orphan$/m);
+  t.match(stdout, /^allow /m);
+  t.match(stdout, /^cmdport 0$/m);
+});
+
+t.test('the box config serves the followed time to LAN clients', async (t) => {
+  const upstream = await startNtpServer({ offsetS: 0.3 });
+  t.teardown(() => upstream.close());
+  const text = await readFile(OPS_CONF, 'utf8');
+  const baseConf = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !BOX_ONLY.test(l));
+  t.ok(baseConf.includes('local stratum 10 orphan'), 'orphan fallback kept');
+  t.ok(baseConf.includes('makestep 1 3'));
+  const ntpPort = await freePort();
+  const box = await startChronyd({ serverPort: upstream.port, ntpPort, baseConf, extraConf: ['allow 127.0.0.1'] });
+  t.teardown(() => box.stop());
+
+  // Wait until chronyd has settled on the upstream's +0.3 s, then ask the box as a LAN client would.
+  const client = new ChronycClient({ chronycPath: CHRONYC, host: box.socketPath });
+  await waitFor(async () => Math.abs((await client.tracking()).systemTimeS - 0.3) < 0.002, {
+    timeoutMs: 15_000,
+    intervalMs: 100,
+    what: 'box chronyd to follow the +0.3 s upstream',
+  });
+  const before = (await client.serverStats()).ntpPacketsReceived;
+  const r = await sntpQuery('127.0.0.1', { port: ntpPort, timeoutMs: 1000 });
+  t.ok(Math.abs(r.offsetS - 0.3) < 0.005, `LAN client sees the box +0.3 s ahead of its own clock: ${r.offsetS.toFixed(4)} s`);
+  t.equal(r.stratum, 2, 'served one stratum below the upstream');
+  t.equal(r.hostSynchronised, true);
+  const after = (await client.serverStats()).ntpPacketsReceived;
+  t.ok(after > before, `chronyd counted the LAN query (serverstats ${before} → ${after})`);
+});

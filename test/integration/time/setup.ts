@@ -1,0 +1,44 @@
+/** Shared rig for the time integration tests: test NTP server → real chronyd (-x) → chronyc wrapper → TimeMonitor. */
+import type { Test } from 'tap';
+import { ChronycClient } from '../../../hardware/chrony/index.js';
+import type { LeapIndicator } from '../../../hardware/ntp/index.js';
+import type { TimeThresholds } from '../../../supervisor/src/core/timeHealth.js';
+import { TimeMonitor } from '../../../supervisor/src/monitors/timeMonitor.js';
+import { CHRONYC, type ChronydHandle, startChronyd } from '../../helpers/chronyd.js';
+import { type TestNtpServer, startNtpServer } from '../../helpers/ntpServer.js';
+import { SignalLog } from './signals.js';
+
+/** Test thresholds: the spec's 0.5 / 1.0 s; short hold and loss times so the suite stays quick. */
+export const TEST_THRESHOLDS: TimeThresholds = { warnS: 0.5, failS: 1.0, clearHoldS: 4, maxSourceLossS: 30 };
+export const POLL_MS = 250;
+
+export interface TimeRig {
+  server: TestNtpServer;
+  chronyd: ChronydHandle;
+  client: ChronycClient;
+  monitor: TimeMonitor;
+  log: SignalLog;
+}
+
+export async function startTimeRig(
+  t: Test,
+  opts: { leap?: LeapIndicator; thresholds?: Partial<TimeThresholds>; waitForSync?: boolean } = {},
+): Promise<TimeRig> {
+  const server = await startNtpServer({ leap: opts.leap ?? 0 });
+  t.teardown(() => server.close());
+  const chronyd = await startChronyd({ serverPort: server.port, waitForSync: opts.waitForSync ?? true });
+  t.teardown(() => chronyd.stop());
+  const client = new ChronycClient({ chronycPath: CHRONYC, host: chronyd.socketPath, timeoutMs: 2000 });
+  const log = new SignalLog();
+  const monitor = new TimeMonitor({ source: client, thresholds: { ...TEST_THRESHOLDS, ...opts.thresholds }, pollMs: POLL_MS });
+  t.teardown(() => monitor.stop());
+  await monitor.start(log.sink);
+  return { server, chronyd, client, monitor, log };
+}
+
+/** Waits until every time signal is ok (after chronyd's start-up dispersion has decayed and the hold served). */
+export async function waitAllOk(rig: TimeRig, timeoutMs = 30_000): Promise<void> {
+  for (const key of ['time.errorBound', 'time.offset', 'time.leap', 'time.source', 'time.refAge']) {
+    await rig.log.next(key, (s) => s.status === 'ok', timeoutMs, `${key} ok`);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * TimeMonitor against a scripted TimeSource (the role the simulated box plays):
+ * the signal set, unknown-with-cause on every kind of wrapper error, no
+ * overlapping polls, nothing emitted after stop. The real chronyd is driven in
+ * test/integration/time.
+ */
+import t from 'tap';
+import { ChronydNotRunningError, ChronyParseError, type NtpSourceInfo, type TimeSource, type Tracking } from '../../../hardware/chrony/index.js';
+import type { Signal } from '../../../supervisor/src/core/signal.js';
+import { TIME_SIGNAL_KEYS, TimeMonitor } from '../../../supervisor/src/monitors/timeMonitor.js';
+import { waitFor } from '../../helpers/util.js';
+
+const TH = { warnS: 0.5, failS: 1.0, clearHoldS: 4, maxSourceLossS: 30 };
+
+function goodTracking(): Tracking {
+  return {
+    refId: '7F000001',
+    refName: '127.0.0.1',
+    stratum: 2,
+    refTime: Date.now() / 1000 - 0.2,
+    systemTimeS: 0.0001,
+    lastOffsetS: 0,
+    rmsOffsetS: 0,
+    freqPpm: 0,
+    residFreqPpm: 0,
+    skewPpm: 1,
+    rootDelayS: 0.0003,
+    rootDispersionS: 0.0002,
+    updateIntervalS: 0.3,
+    leapStatus: 'Normal',
+  };
+}
+const goodSources: NtpSourceInfo[] = [
+  {
+    mode: 'server',
+    state: 'selected',
+    address: '127.0.0.1',
+    stratum: 1,
+    pollLog2: -2,
+    reach: 0o377,
+    lastRxS: 0,
+    adjustedOffsetS: 0,
+    measuredOffsetS: 0,
+    errorS: 0.0003,
+  },
+];
+
+class ScriptedSource implements TimeSource {
+  fail: Error | null = null;
+  calls = 0;
+  concurrent = 0;
+  maxConcurrent = 0;
+  delayMs = 0;
+  async tracking(): Promise<Tracking> {
+    this.calls++;
+    this.concurrent++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+    try {
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.fail) throw this.fail;
+      return goodTracking();
+    } finally {
+      this.concurrent--;
+    }
+  }
+  async sources(): Promise<NtpSourceInfo[]> {
+    if (this.fail) throw this.fail;
+    return goodSources;
+  }
+}
+
+t.test('healthy source: the five time signals, all ok, with units and ttl', async (t) => {
+  const src = new ScriptedSource();
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 1000 });
+  t.teardown(() => m.stop());
+  await m.start((s) => got.push(s));
+  t.same(
+    got.map((s) => s.key),
+    [...TIME_SIGNAL_KEYS],
+  );
+  for (const s of got) {
+    t.equal(s.status, 'ok', `${s.key} ok`);
+    t.equal(s.subsystem, 'time');
+    t.equal(s.source, 'chrony');
+    t.ok(s.ttlMs >= 3000, 'ttl covers three polls');
+  }
+  t.equal(got.find((s) => s.key === 'time.offset')?.unit, 's');
+  t.equal(got.find((s) => s.key === 'time.leap')?.value, 'Normal');
+});
+
+t.test('wrapper errors become unknown with the cause, and recover', async (t) => {
+  const src = new ScriptedSource();
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 30 });
+  t.teardown(() => m.stop());
+  await m.start((s) => got.push(s));
+
+  for (const err of [
+    new ChronydNotRunningError('chronyd is not running or not reachable at /run/chrony/chronyd.sock'),
+    new ChronyParseError('chronyc -c tracking: expected 14 comma-separated fields, got 3'),
+  ]) {
+    src.fail = err;
+    const from = got.length;
+    await waitFor(() => got.slice(from).filter((s) => s.status === 'unknown').length >= 5, { timeoutMs: 2000, what: 'five unknown signals' });
+    const unknown = got
+      .slice(from)
+      .filter((s) => s.status === 'unknown')
+      .slice(0, 5);
+    t.same(
+      unknown.map((s) => s.key),
+      [...TIME_SIGNAL_KEYS],
+    );
+    for (const s of unknown) {
+      t.equal(s.value, null);
+      t.equal(s.detail, `monitoring fault: ${err.message}`);
+    }
+  }
+  src.fail = null;
+  const from = got.length;
+  await waitFor(() => got.slice(from).some((s) => s.key === 'time.errorBound' && s.status === 'ok'), { timeoutMs: 2000, what: 'recovery' });
+  t.pass('recovered to ok when the source answers again');
+});
+
+t.test('a slow source never gets two polls at once; nothing is emitted after stop', async (t) => {
+  const src = new ScriptedSource();
+  src.delayMs = 60;
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 10 });
+  await m.start((s) => got.push(s));
+  void m.poll();
+  void m.poll();
+  await waitFor(() => src.calls >= 4, { timeoutMs: 3000, what: 'four polls' });
+  t.equal(src.maxConcurrent, 1);
+  await m.stop();
+  const n = got.length;
+  const calls = src.calls;
+  await new Promise((r) => setTimeout(r, 150)); // several poll periods: proving a negative needs a wait
+  t.equal(got.length, n, 'no signals after stop');
+  t.equal(src.calls, calls, 'no polls after stop');
+});
