@@ -17,6 +17,16 @@ import { type Clock, type Monitor, systemClock } from './monitors/monitor.js';
 import { SimMonitor } from './monitors/simMonitor.js';
 import { createTimeMonitors } from './monitors/timeMonitors.js';
 import { SimTimeSource } from '../../hardware/sim/simTime.js';
+import { SimUpsReader } from '../../hardware/sim/simUps.js';
+import { SimGpioBackend } from '../../hardware/sim/simGpio.js';
+import { createOnoffBackend } from '../../hardware/gpio/onoffBackend.js';
+import type { GpioBackend } from '../../hardware/gpio/types.js';
+import { GpioConfigSchema, UpsConfigSchema, type GpioConfig } from './config/power.js';
+import { UpsMonitor } from './monitors/upsMonitor.js';
+import { GpioMonitor } from './monitors/gpioMonitor.js';
+import { openPowerOutputs } from './monitors/gpioLines.js';
+import { LineRelayActuator } from './reconcilers/lineRelay.js';
+import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
@@ -74,18 +84,48 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       data: step,
     });
 
+  // Power: UPS (NUT), GPIO contacts and the line relay, through the same monitors on the
+  // simulated box as on the real one.
+  const powerInputs = async (gpio: GpioConfig, backend: GpioBackend) => {
+    monitors.push(new GpioMonitor({ gpio, backend, clock }));
+    const outputs = await openPowerOutputs(gpio, backend);
+    if (outputs.lineRelay) actuators.push(new LineRelayActuator(outputs.lineRelay));
+  };
+
   if (cfg.box.hardware === 'simulated') {
     sim = new SimBox(defaultSimState(cfg.sim.ups, cfg.sim.links));
     monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs));
     // Where a real driver exists, the simulator stands behind the driver's interface
     // and the real monitor runs on top of it.
     monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, onWallClockStep }));
+    monitors.push(
+      new UpsMonitor({ ups: cfg.sim.ups.map((name) => UpsConfigSchema.parse({ name })), reader: new SimUpsReader(sim), clock, source: () => 'sim:ups' }),
+    );
+    await powerInputs(
+      GpioConfigSchema.parse({
+        enabled: true,
+        chipLabel: 'sim',
+        inputs: { mains: { line: 0 } },
+        outputs: { lineRelay: { line: 1 }, alarmLamp: { line: 2 } },
+      }),
+      new SimGpioBackend(sim),
+    );
     actuators.push(new SimRouteActuator(sim));
     monitored.push('power', 'time', 'wan', 'centres', 'recording', 'telephony', 'system');
   } else {
     monitors.push(...createTimeMonitors(cfg.time, { clock, onWallClockStep }));
-    monitored.push('time');
-    // Further real drivers are wired here as each capability lands (power, WAN, calls).
+    monitored.push('time', 'system');
+    if (cfg.power.ups.length > 0) monitors.push(new UpsMonitor({ ups: cfg.power.ups, clock }));
+    if (cfg.power.gpio.enabled) {
+      try {
+        await powerInputs(cfg.power.gpio, createOnoffBackend({ sysfsRoot: cfg.power.gpio.sysfsRoot }));
+      } catch (err) {
+        // A relay that cannot be opened stays de-energised = backup: safe. Say so loudly.
+        log.error({ err: (err as Error).message }, 'GPIO outputs could not be opened; the line relay stays de-energised (calls to backup)');
+      }
+    }
+    if (cfg.power.ups.length > 0 || cfg.power.gpio.enabled) monitored.push('power');
+    // Further real drivers are wired here as each capability lands (WAN, calls).
   }
 
   // Upstream: the reroute webhook follows the route like any actuator; the heartbeat
@@ -137,10 +177,14 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     monitors,
     reconcilers,
     policy,
-    rules: cfg.policy.power,
+    rules: cfg.power.policy,
     tickMs: cfg.policy.tickMs,
   });
   ref.supervisor = supervisor;
+  const shutdown = cfg.power.policy.shutdownCommand
+    ? new ShutdownChoreography(supervisor, reconcilers, { command: cfg.power.policy.shutdownCommand, now: clock.now })
+    : null;
+  shutdown?.start();
 
   const api = await buildApi({ supervisor, store, accounts, throttle: new LoginThrottle(clock.now), sessionHours: cfg.api.sessionHours, sim, now: clock.now });
   await supervisor.start();
@@ -170,6 +214,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     initialAdmin,
     async stop() {
       stopScenario?.();
+      shutdown?.stop();
       await api.close();
       await supervisor.stop();
       store.close();

@@ -235,7 +235,12 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     this.lastTickAt = now;
     const effective = this.table.effective(now);
     this.health = evaluateHealth(effective, now, this.d.rules);
-    const healthKey = JSON.stringify([Object.values(this.health.subsystems).map((h) => h.status), this.health.floor.map((r) => r.code)]);
+    // Status and reason codes: a new reason within an already failing subsystem is news too
+    // (e.g. low battery on top of "on battery too long" starts the shutdown).
+    const healthKey = JSON.stringify([
+      Object.values(this.health.subsystems).map((h) => [h.status, h.reasons.map((r) => r.code)]),
+      this.health.floor.map((r) => r.code),
+    ]);
     if (healthKey !== this.lastHealthKey) {
       this.lastHealthKey = healthKey;
       this.publish({ type: 'health', health: this.health.subsystems, floor: this.health.floor });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
+import { PowerConfigSchema } from './power.js';
 import { timeConfigSchema } from './time.js';
 import { UpstreamConfigSchema } from './upstream.js';
 
@@ -36,14 +37,6 @@ export const policySchema = z.strictObject({
   holdDownS: seconds.default(30),
   /** How often the policy re-evaluates even without new signals (catches stale signals). */
   tickMs: z.number().int().min(50).max(10_000).default(250),
-  /** Power thresholds applied by the core. */
-  power: z
-    .strictObject({
-      failoverAfterOnBatteryS: seconds.default(120),
-      minRuntimeS: seconds.default(300),
-      failoverOnLowBattery: z.boolean().default(true),
-    })
-    .prefault({}),
 });
 
 export const simSchema = z.strictObject({
@@ -68,6 +61,8 @@ export const configSchema = z.strictObject({
   policy: policySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   sim: simSchema.prefault({}),
+  /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
+  power: PowerConfigSchema.prefault({}),
   /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */
   time: timeConfigSchema.prefault({}),
   /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */

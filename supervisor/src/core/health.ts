@@ -19,14 +19,17 @@ export interface HealthRules {
   failoverAfterOnBatteryS: number;
   /** Battery runtime below this (s) while on battery → power fails. */
   minRuntimeS: number;
-  /** LB / FSD → power fails. */
+  /** LB → power fails. */
   failoverOnLowBattery: boolean;
+  /** FSD (forced shutdown from the primary upsmon) → power fails. */
+  failoverOnFsd: boolean;
 }
 
 export const defaultHealthRules: HealthRules = {
   failoverAfterOnBatteryS: 120,
   minRuntimeS: 300,
   failoverOnLowBattery: true,
+  failoverOnFsd: true,
 };
 
 export interface SubsystemHealth {
@@ -117,20 +120,13 @@ function foldPower(signals: EffectiveSignal[], rules: HealthRules, now: number):
       }
     }
   }
-  if (rules.failoverOnLowBattery) {
-    for (const s of signals) {
-      const part = lastPart(s.key);
-      if ((part === 'lowBattery' || part === 'fsd') && s.value === true && s.status !== 'unknown') {
-        extra.push(
-          reason(
-            part === 'fsd' ? 'power.fsd' : 'power.lowBattery',
-            'power',
-            [s.key],
-            part === 'fsd' ? 'UPS varsler tvungen nedstengning (FSD)' : 'UPS melder lavt batteri (LB)',
-            part === 'fsd' ? 'UPS signals forced shutdown (FSD)' : 'UPS reports low battery (LB)',
-          ),
-        );
-      }
+  for (const s of signals) {
+    const part = lastPart(s.key);
+    if (s.value !== true || s.status === 'unknown') continue;
+    if (part === 'lowBattery' && rules.failoverOnLowBattery) {
+      extra.push(reason('power.lowBattery', 'power', [s.key], 'UPS melder lavt batteri (LB)', 'UPS reports low battery (LB)'));
+    } else if (part === 'fsd' && rules.failoverOnFsd) {
+      extra.push(reason('power.fsd', 'power', [s.key], 'UPS varsler tvungen nedstengning (FSD)', 'UPS signals forced shutdown (FSD)'));
     }
   }
   if (extra.length === 0) return base;

@@ -43,25 +43,7 @@ export function simSignals(st: SimState, now: number, ttlMs: number): Signal[] {
   const sig = (subsystem: Subsystem, key: string, status: SignalStatus, value: Signal['value'], unit?: string, detail?: string) =>
     out.push({ subsystem, source: 'sim', key, status, value, observedAt: now, ttlMs, ...(unit ? { unit } : {}), ...(detail ? { detail } : {}) });
 
-  for (const [name, u] of Object.entries(st.ups)) {
-    const p = `power.${name}`;
-    if (u.fault !== 'none') {
-      for (const k of ['mains', 'lowBattery', 'fsd', 'charge', 'runtime'])
-        sig('power', `${p}.${k}`, 'unknown', null, undefined, `NUT: ${u.fault.toUpperCase()} (monitoring fault, not on battery)`);
-      continue;
-    }
-    const words = u.status.split(/\s+/);
-    const onBattery = words.includes('OB');
-    sig('power', `${p}.mains`, onBattery ? 'warn' : 'ok', onBattery ? 'battery' : 'online');
-    sig('power', `${p}.lowBattery`, words.includes('LB') ? 'fail' : 'ok', words.includes('LB'));
-    sig('power', `${p}.fsd`, words.includes('FSD') ? 'fail' : 'ok', words.includes('FSD'));
-    sig('power', `${p}.charge`, u.charge < 30 ? 'warn' : 'ok', u.charge, '%');
-    sig('power', `${p}.runtime`, 'ok', u.runtimeS, 's');
-    sig('power', `${p}.inputVoltage`, 'ok', u.inputVoltage, 'V');
-    sig('power', `${p}.load`, u.loadPct > 90 ? 'warn' : 'ok', u.loadPct, '%');
-  }
-  sig('power', 'power.gpio.mains', st.mainsPresent ? 'ok' : 'warn', st.mainsPresent);
-
+  // Power comes from the real UPS and GPIO monitors reading SimUpsReader / SimGpioBackend.
   // Time comes from the real time monitor reading SimTimeSource (hardware/sim/simTime.ts).
 
   for (const [name, l] of Object.entries(st.links)) {
