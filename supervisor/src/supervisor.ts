@@ -61,6 +61,8 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private lastHealthKey = '';
   private lastTickAt: number;
   private started = false;
+  /** When this process started; shown as "since" while no route change is on record. */
+  private readonly bootAt: number;
   /** While monitors start, their first burst is collected and evaluated once. */
   private starting = false;
 
@@ -68,6 +70,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     super();
     this.setMaxListeners(100);
     const now = d.clock.now();
+    this.bootAt = now;
     this.lastTickAt = now;
     const last = d.store.lastDecision();
     const lastChange = d.store.lastRouteChange();
@@ -194,7 +197,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       box: this.d.box,
       route: this.state.route,
       mode: this.state.mode,
-      routeSince: this.state.routeSince,
+      routeSince: Number.isFinite(this.state.routeSince) ? this.state.routeSince : this.bootAt,
       modeSince: this.state.modeSince,
       reasons: last?.reasons ?? [],
       override: this.state.override,

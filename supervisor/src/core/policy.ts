@@ -164,7 +164,10 @@ function decide(
   holdDownOver: boolean,
 ): Desired {
   if (health.floor.length > 0) {
-    return { mode: 'failover', route: 'backup', reasons: health.floor };
+    // The floor decides; the other failing triggers are shown too, so "why" is complete.
+    const floorCodes = new Set(health.floor.map((r) => r.code));
+    const others = triggerReasons(health, cfg).filter((r) => !floorCodes.has(r.code));
+    return { mode: 'failover', route: 'backup', reasons: [...health.floor, ...others] };
   }
   if (override) {
     const until = new Date(override.until).toISOString();
