@@ -43,6 +43,10 @@ t.test('fault → backup on the WebSocket; SIGKILL + restart resumes without a f
     'with its reason (low battery)',
   );
 
+  const metrics = await fetch(`${sup.url}/metrics`, { headers: { authorization: `Bearer ${sup.token()}` } });
+  const text = await metrics.text();
+  t.match(text, /^vaktpost_route_backup 1$/m, 'metrics show the backup route');
+  t.match(text, /^vaktpost_mode\{mode="failover"\} 1$/m, 'metrics show the mode');
   const s1 = await sup.api<Status>('GET', '/api/status');
   t.equal(s1.json.route, 'backup');
   t.equal(s1.json.mode, 'failover');
