@@ -27,6 +27,7 @@ import { GpioMonitor } from './monitors/gpioMonitor.js';
 import { openPowerOutputs } from './monitors/gpioLines.js';
 import { LineRelayActuator } from './reconcilers/lineRelay.js';
 import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
+import { Drill } from './jobs/drill.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
@@ -186,7 +187,17 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     : null;
   shutdown?.start();
 
-  const api = await buildApi({ supervisor, store, accounts, throttle: new LoginThrottle(clock.now), sessionHours: cfg.api.sessionHours, sim, now: clock.now });
+  const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
+  const api = await buildApi({
+    drill,
+    supervisor,
+    store,
+    accounts,
+    throttle: new LoginThrottle(clock.now),
+    sessionHours: cfg.api.sessionHours,
+    sim,
+    now: clock.now,
+  });
   await supervisor.start();
   try {
     await api.listen({ host: cfg.api.listen, port: cfg.api.port });

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import { SIM_FAULTS, type SimBox, simPatchSchema } from '../../../hardware/sim/simBox.js';
 import type { Store } from '../store/store.js';
+import type { Drill } from '../jobs/drill.js';
 import type { Supervisor } from '../supervisor.js';
 import { type Accounts, hasRole, type LoginThrottle, type Role, type User } from './auth.js';
 import { attachLive } from './live.js';
@@ -32,6 +33,7 @@ export interface ApiDeps {
   throttle: LoginThrottle;
   sessionHours: number;
   sim: SimBox | null;
+  drill: Drill;
   now: () => number;
 }
 
@@ -185,6 +187,9 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     d.supervisor.clearOverride(req.user?.username ?? '?');
     return d.supervisor.snapshot();
   });
+
+  // --- drills: switch to backup, verify, switch back, verify; every step recorded
+  app.post('/api/drill', { preHandler: requireRole('technician') }, async (req) => d.drill.run(req.user?.username ?? '?'));
 
   // --- the simulated box (only when box.hardware is `simulated`) -----------------
   const sim = d.sim;

@@ -7,6 +7,7 @@
  *   events [-c FILE] [--limit N] [--json]
  *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
  *   route clear [-c FILE]
+ *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
  *   user passwd NAME [-c FILE]
  */
@@ -39,7 +40,7 @@ function loadConfig(file: string): VaktpostConfig {
   }
 }
 
-async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknown): Promise<unknown> {
+async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknown, timeoutMs = 5000): Promise<unknown> {
   const tokenFile = path.join(cfg.box.dataDir, 'cli.token');
   if (!existsSync(tokenFile)) throw new Error(`no CLI token at ${tokenFile} — is the supervisor running with this config?`);
   let token: string;
@@ -53,7 +54,7 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(5000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const json = (await res.json()) as { error?: string };
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${json.error ?? ''}`);
@@ -192,6 +193,19 @@ async function main(argv: string[]): Promise<void> {
       }
       throw new UsageError('route override|clear');
     }
+    case 'drill': {
+      const cfg = loadConfig(values.config);
+      const r = (await api(cfg, 'POST', '/api/drill', {}, 120_000)) as {
+        outcome: string;
+        reason?: string;
+        steps: Array<{ step: string; ok: boolean; detail: string }>;
+      };
+      if (values.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.stdout.write(`drill: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
+      for (const s of r.steps) process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.step}: ${s.detail}\n`);
+      if (r.outcome === 'failed') process.exit(3);
+      return;
+    }
     case 'user': {
       const cfg = loadConfig(values.config);
       const [sub, name] = positionals;
@@ -215,7 +229,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, user`);
+      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, user`);
   }
 }
 

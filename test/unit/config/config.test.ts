@@ -46,7 +46,7 @@ t.test('the documented example and the make-run config are valid', async (t) => 
   t.equal(ex.box.hardware, 'real');
   const sim = loadConfigFile(path.resolve('ops/sim/vaktpost.sim.yaml'));
   t.equal(sim.box.hardware, 'simulated');
-  t.equal(sim.policy.power.minRuntimeS, 300, 'nested defaults are filled in');
+  t.equal(sim.power.policy.minRuntimeS, 300, 'nested defaults are filled in');
 });
 
 t.test('vaktpost check-config exits non-zero with the one-line error, 0 when fine', async (t) => {
