@@ -28,6 +28,10 @@ import { openPowerOutputs } from './monitors/gpioLines.js';
 import { LineRelayActuator } from './reconcilers/lineRelay.js';
 import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
 import { Drill } from './jobs/drill.js';
+import { scheduleDrill } from './jobs/drillSchedule.js';
+import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
+import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
+import { KamailioMonitor } from './monitors/kamailioMonitor.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
@@ -95,7 +99,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
 
   if (cfg.box.hardware === 'simulated') {
     sim = new SimBox(defaultSimState(cfg.sim.ups, cfg.sim.links));
-    monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs));
+    monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs, cfg.calls !== undefined));
     // Where a real driver exists, the simulator stands behind the driver's interface
     // and the real monitor runs on top of it.
     monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, onWallClockStep }));
@@ -127,6 +131,44 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     }
     if (cfg.power.ups.length > 0 || cfg.power.gpio.enabled) monitored.push('power');
     // Further real drivers are wired here as each capability lands (WAN, calls).
+  }
+
+  // Calls: Kamailio's dispatcher follows the route (on the simulated box too, when a
+  // real Kamailio is configured, e.g. for demos and the call tests).
+  if (cfg.calls) {
+    const calls = cfg.calls;
+    const rpc = new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs });
+    actuators.push(
+      new KamailioActuator({
+        rpc,
+        centres: { local: calls.centres.local.uris, backup: calls.centres.backup.uris },
+        verify: {
+          optionsTimeoutMs: calls.verify.optionsTimeoutMs,
+          acceptCodes: [],
+          ...(calls.verify.localAddress ? { localAddress: calls.verify.localAddress } : {}),
+          ...(calls.verify.testCall.enabled
+            ? {
+                testCall: {
+                  kamailioHost: '127.0.0.1',
+                  kamailioPort: calls.sip.port,
+                  number: calls.verify.testCall.number,
+                  timeoutMs: calls.verify.testCall.timeoutMs,
+                },
+              }
+            : {}),
+        },
+        onRestart: (info) =>
+          ref.supervisor?.event({
+            kind: 'kamailio.restarted',
+            severity: 'warn',
+            subsystem: 'telephony',
+            en: `Kamailio restarted (pid ${info.mainPid}, up since ${info.upSince}); re-applying the route`,
+            nb: `Kamailio startet på nytt (pid ${info.mainPid}); ruten settes på nytt`,
+          }),
+      }),
+    );
+    monitors.push(new KamailioMonitor(rpc, clock));
+    if (!monitored.includes('telephony')) monitored.push('telephony');
   }
 
   // Upstream: the reroute webhook follows the route like any actuator; the heartbeat
@@ -188,6 +230,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   shutdown?.start();
 
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
+  const drillTask = cfg.calls ? scheduleDrill(cfg.calls.drill, drill, supervisor, clock.now) : null;
   const api = await buildApi({
     drill,
     supervisor,
@@ -226,6 +269,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     async stop() {
       stopScenario?.();
       shutdown?.stop();
+      await drillTask?.stop();
       await api.close();
       await supervisor.stop();
       store.close();

@@ -7,6 +7,7 @@
  *   events [-c FILE] [--limit N] [--json]
  *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
  *   route clear [-c FILE]
+ *   kamailio-render [-c FILE]     write kamailio.cfg + dispatcher.list from the calls section
  *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
  *   user passwd NAME [-c FILE]
@@ -206,6 +207,17 @@ async function main(argv: string[]): Promise<void> {
       if (r.outcome === 'failed') process.exit(3);
       return;
     }
+    case 'kamailio-render': {
+      // Writes kamailio.cfg and dispatcher.list from the `calls` section (the one source of
+      // truth); run before starting Kamailio (ops/kamailio/systemd).
+      const cfg = loadConfig(values.config);
+      if (!cfg.calls) fail('the config has no `calls` section : nothing to render — see ops/kamailio/calls.example.yaml');
+      const { writeKamailioFiles } = await import('../reconcilers/kamailio/files.js');
+      const w = await writeKamailioFiles(cfg.calls);
+      for (const f of [w.cfg, w.dispatcherList]) process.stdout.write(`${f.path}: ${f.changed ? 'written' : 'unchanged'}\n`);
+      if (w.cfg.changed || w.dispatcherList.changed) process.stdout.write('restart Kamailio to load it: systemctl restart vaktpost-kamailio\n');
+      return;
+    }
     case 'user': {
       const cfg = loadConfig(values.config);
       const [sub, name] = positionals;
@@ -229,7 +241,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, user`);
+      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, kamailio-render, user`);
   }
 }
 

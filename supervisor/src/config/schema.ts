@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
+import { callsSchema } from './calls.js';
 import { PowerConfigSchema } from './power.js';
 import { timeConfigSchema } from './time.js';
 import { UpstreamConfigSchema } from './upstream.js';
@@ -26,6 +27,8 @@ export const apiSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).default(8080),
   /** Session lifetime for the web UI / API tokens. */
   sessionHours: z.number().positive().default(12),
+  /** Serve HTTPS with a certificate the box generates on first start (in box.dataDir/tls). */
+  tls: z.boolean().default(false),
 });
 
 export const policySchema = z.strictObject({
@@ -61,6 +64,8 @@ export const configSchema = z.strictObject({
   policy: policySchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   sim: simSchema.prefault({}),
+  /** Calls through Kamailio: centres, announcement, timers, verification and the daily drill. */
+  calls: callsSchema.optional(),
   /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
   power: PowerConfigSchema.prefault({}),
   /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */

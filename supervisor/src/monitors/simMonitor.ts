@@ -17,6 +17,8 @@ export class SimMonitor implements Monitor {
     private readonly box: SimBox,
     private readonly clock: Clock,
     private readonly reportMs: number,
+    /** A real Kamailio is configured: it reports telephony.kamailio itself. */
+    private readonly realKamailio = false,
   ) {}
 
   async start(emit: SignalSink): Promise<void> {
@@ -34,7 +36,10 @@ export class SimMonitor implements Monitor {
   }
 
   private report(): void {
-    for (const s of simSignals(this.box.state, this.clock.now(), this.reportMs * 3)) this.emit(s);
+    for (const s of simSignals(this.box.state, this.clock.now(), this.reportMs * 3)) {
+      if (this.realKamailio && s.key === 'telephony.kamailio') continue;
+      this.emit(s);
+    }
   }
 }
 

@@ -1,0 +1,508 @@
+/**
+ * Renders Kamailio's config and dispatcher list from Vaktpost's own config.
+ * Pure: typed input in, text out — the caller writes the files. One source of
+ * truth: the centres, the announcement and the timers live in vaktpost.yaml
+ * (`calls:`), never hand-edited in /etc/kamailio.
+ *
+ * What the rendered config does with an inbound call (FACTS.md "Calls through
+ * Kamailio", ops/kamailio/README.md):
+ *   trunk INVITE → dispatcher set 1, algorithm 8 (priority order: local centre
+ *   first, backup second) → any negative answer, no-reply timeout or
+ *   synchronous send failure moves the call to the next destination within the
+ *   same call → when every centre failed: the announcement (set 2, "ring 113") →
+ *   if even that fails: `finalReply` (480 by default). Never 486/600/603.
+ * Runtime control is JSON-RPC over xhttp on 127.0.0.1 only.
+ */
+import type { CallsConfig } from '../../config/calls.js';
+
+/** Dispatcher set holding the centres (local + backup, priority-ordered). */
+export const SET_CENTRES = 1;
+/** Dispatcher set holding the announcement server(s). */
+export const SET_ANNOUNCEMENT = 2;
+
+/** dispatcher.list flag: admin-disabled destination. */
+const DS_FLAG_DISABLED = 4;
+
+/** What a dispatcher destination is for; written as `route=<role>` in its attrs. */
+export type DestinationRole = 'local' | 'backup' | 'announcement';
+
+export interface KamailioRenderInput {
+  listen: { address: string; port: number; transports: readonly ('udp' | 'tcp')[]; advertise?: string | undefined };
+  /** IPv4 addresses / CIDRs allowed to send INVITEs; empty = any. 127.0.0.1 always. */
+  trunkSources: readonly string[];
+  centres: { local: readonly string[]; backup: readonly string[] };
+  announcement: { uris: readonly string[]; answerTimeoutMs: number };
+  finalReply: { code: number; reason: string };
+  timers: {
+    noReplyMs: number;
+    ringNoAnswerMs: number;
+    /** 0 = no keepalives (Kamailio's default). */
+    keepaliveIntervalS: number;
+    probingThreshold: number;
+    inactiveThreshold: number;
+    keepaliveReplyCodes: readonly number[];
+  };
+  rpcPort: number;
+  /** ctl socket lives here; pass the same dir as `-Y` and the pid file's dir. */
+  runDir: string;
+  /** Absolute path the dispatcher list will be written to. */
+  dispatcherListPath: string;
+  children: number;
+  /** Kamailio `debug` level: 1 = errors+warnings … 3 = debug. */
+  logLevel?: number;
+}
+
+export interface RenderedKamailio {
+  cfg: string;
+  dispatcherList: string;
+}
+
+export interface DispatcherEntry {
+  set: number;
+  uri: string;
+  priority: number;
+  role: DestinationRole;
+}
+
+/** Build the render input from the validated `calls:` section plus where the files go. */
+export function renderInputFromConfig(calls: CallsConfig, paths: { dispatcherListPath: string; runDir?: string }): KamailioRenderInput {
+  return {
+    listen: { ...calls.sip, advertise: calls.sip.advertise },
+    trunkSources: calls.trunk.sources,
+    centres: { local: calls.centres.local.uris, backup: calls.centres.backup.uris },
+    announcement: { uris: calls.announcement.uris, answerTimeoutMs: calls.announcement.answerTimeoutMs },
+    finalReply: calls.finalReply,
+    timers: calls.timers,
+    rpcPort: calls.rpc.port,
+    runDir: paths.runDir ?? calls.runDir,
+    dispatcherListPath: paths.dispatcherListPath,
+    children: calls.children,
+  };
+}
+
+/**
+ * The dispatcher destinations in the order calls try them. Priorities are
+ * descending (algorithm 8 tries the highest first): local 200…, backup 100…,
+ * announcement in its own set.
+ */
+export function dispatcherEntries(input: Pick<KamailioRenderInput, 'centres' | 'announcement'>): DispatcherEntry[] {
+  const out: DispatcherEntry[] = [];
+  for (const [i, uri] of input.centres.local.entries()) out.push({ set: SET_CENTRES, uri, priority: 200 - i, role: 'local' });
+  for (const [i, uri] of input.centres.backup.entries()) out.push({ set: SET_CENTRES, uri, priority: 100 - i, role: 'backup' });
+  for (const [i, uri] of input.announcement.uris.entries()) out.push({ set: SET_ANNOUNCEMENT, uri, priority: 100 - i, role: 'announcement' });
+  return out;
+}
+
+export function renderKamailio(input: KamailioRenderInput, target: 'local' | 'backup' = 'local'): RenderedKamailio {
+  validate(input);
+  return { cfg: renderCfg(input), dispatcherList: renderDispatcherList(input, target) };
+}
+
+function validate(input: KamailioRenderInput): void {
+  const problems: string[] = [];
+  if (input.centres.local.length === 0) problems.push('no local centre URI');
+  if (input.centres.backup.length === 0) problems.push('no backup centre URI');
+  if (input.announcement.uris.length === 0) problems.push('no announcement URI');
+  if ([486, 600, 603].includes(input.finalReply.code)) {
+    problems.push(`finalReply ${input.finalReply.code} is a busy/decline code — a caller must never hear busy`);
+  }
+  if (input.rpcPort === input.listen.port && input.listen.transports.includes('tcp')) {
+    problems.push(`rpcPort ${input.rpcPort} collides with the SIP TCP port`);
+  }
+  const all = [...input.centres.local, ...input.centres.backup, ...input.announcement.uris];
+  for (const u of all) {
+    // These strings land inside Kamailio cfg string literals and the list file.
+    if (!/^sip:[^\s"\\]+$/.test(u)) problems.push(`URI ${JSON.stringify(u)} has spaces, quotes or backslashes`);
+  }
+  if (new Set(all).size !== all.length) problems.push('the same URI appears twice among centres/announcement');
+  if (!/^[\x20-\x7e]+$/.test(input.finalReply.reason) || input.finalReply.reason.includes('"')) {
+    problems.push('finalReply.reason must be printable ASCII without quotes');
+  }
+  for (const p of [input.runDir, input.dispatcherListPath]) {
+    if (!p.startsWith('/') || /["\s]/.test(p)) problems.push(`path ${JSON.stringify(p)} must be absolute, no spaces or quotes`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`cannot render the Kamailio config: ${problems.join('; ')} (fix the calls: section of vaktpost.yaml)`);
+  }
+}
+
+/**
+ * The dispatcher list file. With `target: 'backup'` the local destinations are
+ * written disabled (flag 4), so a Kamailio restart or reload keeps the failover
+ * (the actuator's `persist` option); default: every destination active.
+ */
+export function renderDispatcherList(input: Pick<KamailioRenderInput, 'centres' | 'announcement'>, target: 'local' | 'backup' = 'local'): string {
+  const lines = [
+    '# Rendered by Vaktpost from vaktpost.yaml (calls:) - do not edit, it is overwritten.',
+    '# setid uri flags priority attrs',
+    `# set ${SET_CENTRES}: centres (algorithm 8: highest priority first); set ${SET_ANNOUNCEMENT}: announcement.`,
+    `# Route at render time: ${target}${target === 'backup' ? ' (local destinations disabled: flag 4)' : ''}.`,
+  ];
+  for (const e of dispatcherEntries(input)) {
+    const flags = target === 'backup' && e.role === 'local' ? DS_FLAG_DISABLED : 0;
+    lines.push(`${e.set} ${e.uri} ${flags} ${e.priority} route=${e.role}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function kamailioString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function renderListen(input: KamailioRenderInput): string[] {
+  const { address, port, transports, advertise } = input.listen;
+  const adv = advertise ? ` advertise ${advertise}:${port}` : '';
+  const lines = transports.map((t) => `listen=${t}:${address}:${port}${adv}`);
+  // xhttp needs a TCP listener; this one is loopback-only and refuses SIP (see request_route).
+  lines.push(`listen=tcp:127.0.0.1:${input.rpcPort}`);
+  return lines;
+}
+
+function renderTrunkCheck(sources: readonly string[]): string {
+  if (sources.length === 0) {
+    return ['route[FROM_TRUNK] {', '\t# calls.trunk.sources is empty: INVITEs are accepted from any address (lab setting).', '\treturn;', '}'].join('\n');
+  }
+  const tests = sources.map((s) => `is_in_subnet("$si", "${s.includes('/') ? s : `${s}/32`}")`).join(' || ');
+  return [
+    'route[FROM_TRUNK] {',
+    '\t# The box itself (verification test calls).',
+    '\tif (src_ip == 127.0.0.1) return;',
+    `\tif (${tests}) return;`,
+    '\txlog("L_WARN", "vaktpost: INVITE from $si:$sp is not from the trunk (calls.trunk.sources) - refused\\n");',
+    '\tsl_send_reply("403", "Forbidden");',
+    '\texit;',
+    '}',
+  ].join('\n');
+}
+
+function renderCfg(input: KamailioRenderInput): string {
+  const t = input.timers;
+  const keepalive = t.keepaliveIntervalS > 0;
+  const replyCodes = t.keepaliveReplyCodes.map((c) => `code=${c}`).join(';');
+  const firstAnnouncement = input.announcement.uris[0] as string;
+  const defines = [
+    `#!define SET_CENTRES ${SET_CENTRES}`,
+    `#!define SET_ANNOUNCEMENT ${SET_ANNOUNCEMENT}`,
+    `#!define RPC_PORT ${input.rpcPort}`,
+    `#!define FR_TIMER ${t.noReplyMs}`,
+    `#!define FR_INV_TIMER ${t.ringNoAnswerMs}`,
+    `#!define ANNOUNCEMENT_FR_INV_TIMER ${input.announcement.answerTimeoutMs}`,
+    `#!define ANNOUNCEMENT_FIRST_URI ${kamailioString(firstAnnouncement)}`,
+    `#!define ANNOUNCEMENT_MAX_TRIES ${input.announcement.uris.length}`,
+    `#!define FINAL_CODE "${input.finalReply.code}"`,
+    `#!define FINAL_REASON ${kamailioString(input.finalReply.reason)}`,
+    // Flag on transactions started by the box's own verification call.
+    '#!define FLT_PROBE 1',
+  ];
+  if (keepalive) defines.push('#!define WITH_KEEPALIVES');
+
+  return `#!KAMAILIO
+#
+# Vaktpost call routing for Kamailio 5.6 — RENDERED from vaktpost.yaml (calls:) by
+# supervisor/src/reconcilers/kamailio/render.ts. Do not edit: it is overwritten.
+#
+# Inbound call -> dispatcher set SET_CENTRES in priority order (local first, backup
+# second) -> a negative answer, no-reply timeout or send failure moves the call to the
+# next destination within the same call -> the announcement ("ring 113") -> FINAL_CODE.
+# The caller never gets a busy/decline code from this box.
+# Media is end to end for now; rtpengine (audio log) plugs in under WITH_RTPENGINE.
+
+${defines.join('\n')}
+
+####### Global parameters #########
+debug=${input.logLevel ?? 2}
+log_stderror=no
+log_facility=LOG_LOCAL0
+log_prefix="{$mt $ci} "
+children=${input.children}
+tcp_children=2
+auto_aliases=no
+dns_try_ipv6=no
+${renderListen(input).join('\n')}
+# xhttp: HTTP requests without Content-Length are accepted (curl/Node keep-alive bodies).
+tcp_accept_no_cl=yes
+tcp_connection_lifetime=60
+enable_tls=no
+server_header="Server: Vaktpost"
+user_agent_header="User-Agent: Vaktpost"
+max_while_loops=20
+
+####### Modules #########
+# tm before sl (rtpengine needs that order later).
+loadmodule "jsonrpcs.so"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "ctl.so"
+loadmodule "xhttp.so"
+loadmodule "ipops.so"
+loadmodule "dispatcher.so"
+#!ifdef WITH_RTPENGINE
+loadmodule "rtpengine.so"
+#!endif
+
+# JSON-RPC over HTTP only: the FIFO/datagram transports would default to /run/kamailio.
+modparam("jsonrpcs", "transport", 1)
+modparam("jsonrpcs", "pretty_format", 0)
+modparam("ctl", "binrpc", ${kamailioString(`unix:${input.runDir}/kamailio_ctl`)})
+
+# No reply at all within FR_TIMER ms -> next destination (Kamailio default 30 s).
+modparam("tm", "fr_timer", FR_TIMER)
+# Ringing without answer for FR_INV_TIMER ms -> next destination (default 120 s).
+modparam("tm", "fr_inv_timer", FR_INV_TIMER)
+# failure_route sees only the last serial-forking leg's replies.
+modparam("tm", "failure_reply_mode", 3)
+
+modparam("rr", "enable_full_lr", 0)
+modparam("rr", "append_fromtag", 0)
+
+modparam("dispatcher", "list_file", ${kamailioString(input.dispatcherListPath)})
+# Bit 2: keep the rest of the priority list in XAVPs for ds_next_dst() (serial failover).
+modparam("dispatcher", "flags", 2)
+modparam("dispatcher", "xavp_dst", "_dsdst_")
+modparam("dispatcher", "ds_ping_from", "sip:vaktpost@localhost")
+# OPTIONS keepalive every N s to every destination (probing mode 1); 0 = none.
+modparam("dispatcher", "ds_ping_interval", ${t.keepaliveIntervalS})
+modparam("dispatcher", "ds_probing_mode", 1)
+modparam("dispatcher", "ds_probing_threshold", ${t.probingThreshold})
+modparam("dispatcher", "ds_inactive_threshold", ${t.inactiveThreshold})
+# 2xx always counts; these prove a live SIP stack too. Never 408 (generated locally).
+modparam("dispatcher", "ds_ping_reply_codes", ${kamailioString(replyCodes)})
+
+#!ifdef WITH_RTPENGINE
+# modparam("rtpengine", "rtpengine_sock", RTPENGINE_SOCK)
+#!endif
+
+####### Routing logic #########
+
+request_route {
+	# The RPC listener is loopback HTTP, not SIP.
+	if ($Rp == RPC_PORT) {
+		drop;
+	}
+
+	if (!mf_process_maxfwd_header("10")) {
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}
+	if (!sanity_check()) {
+		xlog("L_WARN", "vaktpost: malformed $rm from $si:$sp dropped\\n");
+		exit;
+	}
+
+	# Before the in-dialog check: some UAs put the 1xx's To-tag on their CANCEL.
+	if (is_method("CANCEL")) {
+		if (t_check_trans()) {
+			t_relay();
+		}
+		exit;
+	}
+
+	if (has_totag()) {
+		route(IN_DIALOG);
+		exit;
+	}
+
+	# Retransmissions of a request already being handled.
+	if (!is_method("ACK")) {
+		if (t_precheck_trans()) {
+			t_check_trans();
+			exit;
+		}
+		t_check_trans();
+	} else {
+		# ACK without to-tag belongs to a negative reply tm already absorbed.
+		exit;
+	}
+
+	# Keepalives from the trunk (and anyone asking "are you there"): this box answers itself.
+	if (is_method("OPTIONS")) {
+		sl_send_reply("200", "OK");
+		exit;
+	}
+
+	if (!is_method("INVITE")) {
+		append_to_reply("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\\r\\n");
+		sl_send_reply("405", "Method Not Allowed");
+		exit;
+	}
+
+	route(FROM_TRUNK);
+
+	if ($hdr(X-Vaktpost-Probe) != $null && src_ip == 127.0.0.1) {
+		setflag(FLT_PROBE);
+	}
+
+	if (!t_newtran()) {
+		xlog("L_ERR", "vaktpost: could not create a transaction for $ci\\n");
+		sl_send_reply("500", "Server Internal Error");
+		exit;
+	}
+	record_route();
+#!ifdef WITH_RTPENGINE
+	# rtpengine_offer("record-call=yes");
+#!endif
+
+	if (!ds_select_dst(SET_CENTRES, "8")) {
+		xlog("L_ERR", "vaktpost: no centre in rotation (all disabled or down) - announcement for $ci\\n");
+		route(ANNOUNCEMENT);
+		exit;
+	}
+	route(RELAY_CENTRE);
+}
+
+${renderTrunkCheck(input.trunkSources)}
+
+# Send to the current dispatcher destination; a synchronous send failure (unresolvable
+# host, no route) moves on to the next one instead of answering the caller with an error.
+route[RELAY_CENTRE] {
+	$var(trying) = 1;
+	while ($var(trying) == 1) {
+		$avp(vp_route) = $(xavp(_dsdst_=>attrs){param.value,route});
+		t_on_failure("CENTRE_FAILED");
+		t_on_reply("CALL_REPLY");
+		if (t_relay()) {
+			exit;
+		}
+		xlog("L_ERR", "vaktpost: could not send $ci to $avp(vp_route) $du - next destination\\n");
+		if (!ds_next_dst()) {
+			route(ANNOUNCEMENT);
+			exit;
+		}
+	}
+}
+
+failure_route[CENTRE_FAILED] {
+	# The caller hung up: nothing to rescue, and no other centre must ring.
+	if (t_is_canceled()) {
+		xlog("L_INFO", "vaktpost: caller hung up $ci before $avp(vp_route) answered\\n");
+		exit;
+	}
+	# $du is not kept in failure_route; the tried destination heads the dispatcher XAVP list.
+	$var(failed_uri) = $xavp(_dsdst_=>uri);
+#!ifdef WITH_KEEPALIVES
+	# Not a single reply: take the centre out of rotation now instead of costing the
+	# next callers FR_TIMER each; the keepalives put it back when it answers. A centre
+	# the supervisor disabled meanwhile stays disabled (ds_is_active is false for it).
+	if (t_branch_timeout() && !t_branch_replied()) {
+		if (ds_is_active(SET_CENTRES, "$var(failed_uri)")) {
+			ds_mark_dst("ip");
+		}
+	}
+#!endif
+	xlog("L_WARN", "vaktpost: $avp(vp_route) $var(failed_uri) answered $T_reply_code for $ci - next destination\\n");
+	if (ds_next_dst()) {
+		route(RELAY_CENTRE);
+		exit;
+	}
+	route(ANNOUNCEMENT);
+}
+
+# Every centre failed: answer with the announcement ("ring 113 ved akutt sykdom").
+route[ANNOUNCEMENT] {
+	$avp(vp_route) = "announcement";
+	$avp(vp_ann_tries) = 0;
+	if (!ds_select_dst(SET_ANNOUNCEMENT, "8")) {
+		# Keepalives think it is down; trying it anyway beats a reject.
+		$du = ANNOUNCEMENT_FIRST_URI;
+	}
+	t_set_fr(ANNOUNCEMENT_FR_INV_TIMER, FR_TIMER);
+	route(RELAY_ANNOUNCEMENT);
+}
+
+route[RELAY_ANNOUNCEMENT] {
+	$var(trying) = 1;
+	while ($var(trying) == 1) {
+		$avp(vp_ann_tries) = $avp(vp_ann_tries) + 1;
+		# $du is gone in failure_route: keep the URI for the log there.
+		$avp(vp_ann_uri) = $du;
+		t_on_failure("ANNOUNCEMENT_FAILED");
+		t_on_reply("CALL_REPLY");
+		if (t_relay()) {
+			exit;
+		}
+		xlog("L_ERR", "vaktpost: could not send $ci to the announcement $du\\n");
+		if ($avp(vp_ann_tries) >= ANNOUNCEMENT_MAX_TRIES || !ds_next_dst()) {
+			route(LAST_WORDS);
+			exit;
+		}
+	}
+}
+
+failure_route[ANNOUNCEMENT_FAILED] {
+	if (t_is_canceled()) {
+		exit;
+	}
+	xlog("L_ERR", "vaktpost: announcement $avp(vp_ann_uri) answered $T_reply_code for $ci\\n");
+	if ($avp(vp_ann_tries) < ANNOUNCEMENT_MAX_TRIES && ds_next_dst()) {
+		route(RELAY_ANNOUNCEMENT);
+		exit;
+	}
+	route(LAST_WORDS);
+}
+
+# Nothing answered at all. Explicitly reply FINAL_CODE so no centre's busy reply
+# is ever relayed to the caller.
+route[LAST_WORDS] {
+	xlog("L_CRIT", "vaktpost: no centre and no announcement answered $ci - replying FINAL_CODE\\n");
+	t_reply(FINAL_CODE, FINAL_REASON);
+	exit;
+}
+
+onreply_route[CALL_REPLY] {
+	# The box's own verification calls learn which destination answered.
+	if (isflagset(FLT_PROBE)) {
+		append_hf("X-Vaktpost-Route: $avp(vp_route)\\r\\n");
+	}
+}
+
+route[IN_DIALOG] {
+	if (loose_route()) {
+		if (!t_relay()) {
+			sl_reply_error();
+		}
+		exit;
+	}
+	if (is_method("ACK")) {
+		if (t_check_trans()) {
+			t_relay();
+		}
+		exit;
+	}
+	sl_send_reply("404", "Not Here");
+	exit;
+}
+
+event_route[dispatcher:dst-down] {
+	xlog("L_WARN", "vaktpost: destination down: $ru\\n");
+}
+
+event_route[dispatcher:dst-up] {
+	xlog("L_NOTICE", "vaktpost: destination up: $ru\\n");
+}
+
+# JSON-RPC for the supervisor: loopback, RPC port, /RPC only.
+event_route[xhttp:request] {
+	set_reply_close();
+	set_reply_no_connect();
+	if (src_ip != 127.0.0.1 || $Rp != RPC_PORT) {
+		xhttp_reply("403", "Forbidden", "text/plain", "loopback only\\n");
+		exit;
+	}
+	if ($hu =~ "^/RPC") {
+		jsonrpc_dispatch();
+		exit;
+	}
+	xhttp_reply("404", "Not Found", "text/plain", "use POST /RPC\\n");
+}
+`;
+}

@@ -1,0 +1,137 @@
+/**
+ * Acceptance (calls #1, #5, #6) with everything real but the hardware: the
+ * supervisor PROCESS (simulated UPS/WAN), a real Kamailio rendered from
+ * Vaktpost's config, SIPp as caller and as both centres. Counts are SIPp's own.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { makeTestPrompt } from '../../helpers/audio/prompt.js';
+import { startKamailio } from '../../helpers/kamailio.js';
+import { runCaller, startAnnouncement, startCaller, startCentre, waitSipReady } from '../../helpers/sipp.js';
+import { startSupervisor } from '../../helpers/supervisorProcess.js';
+import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
+
+async function lab(t: Test) {
+  const prompt = await makeTestPrompt(t);
+  const [local, backup, announcement] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
+  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u.port)));
+  const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [announcement.uri] });
+  const { dir, cleanup } = await scratchDir('sup-calls');
+  t.teardown(cleanup);
+  const port = await freePort();
+  const file = path.join(dir, 'vaktpost.yaml');
+  writeFileSync(
+    file,
+    [
+      'box:',
+      '  name: calls-test',
+      `  dataDir: ${path.join(dir, 'data')}`,
+      '  hardware: simulated',
+      'api:',
+      '  listen: 127.0.0.1',
+      `  port: ${port}`,
+      'policy:',
+      '  failbackHoldS: 600',
+      '  holdDownS: 5',
+      '  tickMs: 100',
+      'sim:',
+      '  reportMs: 200',
+      'calls:',
+      '  sip: { address: 127.0.0.1, port: ' + kam.sipPort + ' }',
+      `  centres: { local: { uris: ["${local.uri}"] }, backup: { uris: ["${backup.uri}"] } }`,
+      `  announcement: { uris: ["${announcement.uri}"] }`,
+      `  rpc: { port: ${kam.rpcPort} }`,
+      '  verify: { optionsTimeoutMs: 1000, testCall: { enabled: true, number: vaktpost-test, timeoutMs: 8000 } }',
+      '  drill: { enabled: false }',
+      '',
+    ].join('\n'),
+  );
+  const start = () => startSupervisor(file, port);
+  return { local, backup, announcement, kam, file, start };
+}
+
+interface Status {
+  route: string;
+  mode: string;
+  actuators: Array<{ actuator: string; converged: boolean; target: string; observed: string; lastVerify: { ok: boolean; target: string } | null }>;
+}
+
+t.test('fault → calls at backup; supervisor SIGKILLed mid-run → calls keep flowing; restart without a flap', async (t) => {
+  const L = await lab(t);
+  let sup = await L.start();
+  t.teardown(() => sup.kill('SIGKILL'));
+  const status = async () => (await sup.api<Status>('GET', '/api/status')).json;
+  await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.lastVerify?.ok === true, {
+    timeoutMs: 15_000,
+    what: 'kamailio actuator verified local',
+  });
+
+  const normal = await runCaller(t, { kamailioPort: L.kam.sipPort, calls: 10, rate: 10, holdMs: 100 });
+  t.same(normal.answersPerRole, { local: 10 }, 'normal: every call answered by the local centre');
+  t.equal(normal.stats?.failed, 0);
+
+  // 20 calls/s for 8 s; the fault comes at ~1.5 s, the supervisor is SIGKILLed at ~4 s.
+  const run = await startCaller(t, { kamailioPort: L.kam.sipPort, calls: 160, rate: 20, holdMs: 300 });
+  await waitFor(() => run.proc.pid !== undefined, { timeoutMs: 2000, what: 'caller started' });
+  await new Promise((r) => setTimeout(r, 1500));
+  const faultAt = Date.now();
+  await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
+  await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.observed === 'backup', {
+    timeoutMs: 5000,
+    what: 'Kamailio on backup',
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  await sup.kill('SIGKILL');
+  const killedAt = Date.now();
+  const result = await run.done;
+
+  t.equal(result.stats?.failed, 0, `no failed calls (SIPp: ${JSON.stringify(result.stats)})`);
+  t.equal(result.unexpectedCodes[486] ?? 0, 0, 'never busy');
+  t.equal(result.completed, 160, 'every call completed');
+  const firstBackup = Math.min(...[...result.calls.values()].filter((c) => c.answeredBy === 'backup' && c.answeredAt).map((c) => c.answeredAt as number));
+  const faultToBackupMs = firstBackup - faultAt;
+  t.ok(faultToBackupMs > 0 && faultToBackupMs < 2000, `fault → first call answered at backup: ${faultToBackupMs} ms`);
+  const afterKill = [...result.calls.values()].filter((c) => (c.sentAt ?? 0) > killedAt + 100);
+  t.ok(afterKill.length > 20, `calls placed after the supervisor died: ${afterKill.length}`);
+  t.ok(
+    afterKill.every((c) => c.answeredBy === 'backup'),
+    'all of them answered by backup (Kamailio keeps the state alone)',
+  );
+  const lateLocal = [...result.calls.values()].filter((c) => (c.sentAt ?? 0) > faultAt + 1000 && c.answeredBy === 'local');
+  t.equal(lateLocal.length, 0, 'no call went to local once the failover had settled');
+
+  sup = await L.start();
+  await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.converged === true, {
+    timeoutMs: 10_000,
+    what: 'reconciled after restart',
+  });
+  const s = await status();
+  t.equal(s.route, 'backup', 'restart resumes backup');
+  const changes = await sup.api<{ decisions: Array<{ routeChanged: boolean }> }>('GET', '/api/decisions?limit=200');
+  t.equal(changes.json.decisions.filter((d) => d.routeChanged).length, 1, 'exactly one route change on record: no flap');
+  const after = await runCaller(t, { kamailioPort: L.kam.sipPort, calls: 5, rate: 10, holdMs: 100 });
+  t.same(after.answersPerRole, { backup: 5 }, 'calls after the restart still go to backup');
+});
+
+t.test('drill through the real call path: passes with a test call; fails loudly when the backup is dead', async (t) => {
+  const L = await lab(t);
+  const sup = await L.start();
+  t.teardown(() => sup.kill('SIGKILL'));
+  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 15_000, what: 'normal' });
+  const pass = await sup.api<{ outcome: string; steps: Array<{ step: string; ok: boolean; detail: string }> }>('POST', '/api/drill', {});
+  t.equal(pass.json.outcome, 'passed', JSON.stringify(pass.json.steps));
+  const kamBackup = pass.json.steps.find((s) => s.step === 'verify-backup:kamailio');
+  t.match(kamBackup?.detail ?? '', /backup/, `backup verified through Kamailio: ${kamBackup?.detail}`);
+
+  await L.backup.kill();
+  const fail = await sup.api<{ outcome: string; steps: Array<{ step: string; ok: boolean; detail: string }> }>('POST', '/api/drill', {});
+  t.equal(fail.json.outcome, 'failed', 'a dead backup fails the drill');
+  t.ok(
+    fail.json.steps.some((s) => s.step === 'verify-backup:kamailio' && !s.ok),
+    'the failing step is the backup verification',
+  );
+  const ev = await sup.api<{ events: Array<{ severity: string; en: string }> }>('GET', '/api/events?kind=drill.failed');
+  t.equal(ev.json.events[0]?.severity, 'alarm');
+  t.equal((await sup.api<{ route: string }>('GET', '/api/status')).json.route, 'local', 'back on local after the failed drill');
+});
