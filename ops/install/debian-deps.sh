@@ -6,7 +6,8 @@
 # would only hold the ports the tests need.
 set -euo pipefail
 PKGS=(kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
-      nftables iproute2 iputils-ping chromium procps psmisc)
+      nftables iproute2 iputils-ping chromium procps psmisc
+      iptables python3)  # iptables: NFQUEUE target for the WAN test-bed delay shim (python3, stdlib only)
 [ "${1:-}" = "--print" ] && { echo "${PKGS[@]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do

@@ -32,6 +32,8 @@ import { scheduleDrill } from './jobs/drillSchedule.js';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
 import { KamailioMonitor } from './monitors/kamailioMonitor.js';
+import { WanMonitor } from './monitors/wanMonitor.js';
+import { CentresMonitor } from './monitors/centresMonitor.js';
 import type { RouteActuator } from './reconcilers/actuator.js';
 import { Reconciler } from './reconcilers/reconciler.js';
 import { SimRouteActuator } from './reconcilers/simRouteActuator.js';
@@ -130,7 +132,11 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       }
     }
     if (cfg.power.ups.length > 0 || cfg.power.gpio.enabled) monitored.push('power');
-    // Further real drivers are wired here as each capability lands (WAN, calls).
+    if (cfg.wan) {
+      // Per-uplink probes pinned by source address; centres probed with SIP OPTIONS on every path.
+      monitors.push(new WanMonitor(cfg.wan, { clock }), new CentresMonitor(cfg.wan, { clock }));
+      monitored.push('wan', 'centres');
+    }
   }
 
   // Calls: Kamailio's dispatcher follows the route (on the simulated box too, when a

@@ -8,6 +8,7 @@ import { SUBSYSTEMS } from '../core/signal.js';
 import { callsSchema } from './calls.js';
 import { PowerConfigSchema } from './power.js';
 import { timeConfigSchema } from './time.js';
+import { wanConfigSchema } from './wan.js';
 import { UpstreamConfigSchema } from './upstream.js';
 
 const subsystem = z.enum(SUBSYSTEMS);
@@ -68,6 +69,8 @@ export const configSchema = z.strictObject({
   calls: callsSchema.optional(),
   /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
   power: PowerConfigSchema.prefault({}),
+  /** WAN uplinks and the reachability of both centres and the trunk, probed per uplink. */
+  wan: wanConfigSchema.optional(),
   /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */
   time: timeConfigSchema.prefault({}),
   /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { wanConfigSchema } from '../../../supervisor/src/config/wan.js';
+
+const minimal = {
+  links: [{ name: 'wan1', interface: 'eth1', sourceAddress: '100.64.1.2', targets: [{ kind: 'udp', host: '198.18.0.1', port: 7 }] }],
+};
+
+t.test('defaults are the documented ones', async (t) => {
+  const c = wanConfigSchema.parse(minimal);
+  t.equal(c.intervalMs, 100);
+  t.equal(c.downAfter, 6);
+  t.equal(c.upAfter, 10);
+  t.same(c.timeout, { floorMs: 250, capMs: 2000, initialMs: 1000, marginMs: 150 });
+  t.equal(c.watchCarrier, true);
+  t.equal(c.centres.intervalMs, 500);
+  t.equal(c.centres.failAfter, 6);
+  t.equal(c.centres.local, undefined);
+});
+
+t.test('centre endpoints default to port 5060', async (t) => {
+  const c = wanConfigSchema.parse({ ...minimal, centres: { local: { endpoints: [{ host: '10.20.0.10' }] } } });
+  t.equal(c.centres.local?.endpoints[0]?.port, 5060);
+});
+
+t.test('rejects what would silently misbehave', async (t) => {
+  const bad = (patch: object, re: RegExp, what: string) => {
+    const r = wanConfigSchema.safeParse({ ...minimal, ...patch });
+    t.notOk(r.success, what);
+    if (!r.success) t.match(JSON.stringify(r.error.issues), re, what);
+  };
+  bad({ intervalms: 100 }, /intervalms/, 'unknown key (typo)');
+  bad({ links: [] }, /too_small|>=1/, 'no links');
+  bad({ links: [minimal.links[0], minimal.links[0]] }, /link names must be unique/, 'duplicate link name');
+  bad({ links: [{ ...minimal.links[0], sourceAddress: 'eth1' }] }, /IPv4 address/, 'source address is not an address');
+  bad({ links: [{ ...minimal.links[0], name: 'WAN 1' }] }, /signal keys/, 'link name not key-safe');
+  bad({ links: [{ ...minimal.links[0], targets: [{ kind: 'icmp', host: '1.1.1.1', port: 1 }] }] }, /kind/, 'unknown probe kind');
+  bad({ timeout: { floorMs: 3000, capMs: 2000 } }, /floorMs must not exceed/, 'floor above cap');
+});
