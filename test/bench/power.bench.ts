@@ -27,7 +27,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rig = await startNutRig({ ups: ['ups1'] });
 const notifyFile = path.join(rig.dir, 'notify.log');
 await writeFile(notifyFile, '');
-const mon = new UpsMonitor({ ups: [UpsConfigSchema.parse({ name: 'ups1', port: rig.port })] });
+const upsConfig = UpsConfigSchema.parse({ name: 'ups1', port: rig.port });
+const POLL_MS = upsConfig.pollMs;
+const mon = new UpsMonitor({ ups: [upsConfig] });
 const probe = new NutClient({ port: rig.port, requestTimeoutMs: 1000 });
 let probeTimer: NodeJS.Timeout | null = null;
 let stopped = false;
@@ -76,7 +78,7 @@ try {
     await rig.startUpsmon('ups1', { pollFreqS: UPSMON_POLLFREQ_S, notifyFile });
     await sleep(Math.random() * UPSMON_POLLFREQ_S * 1000);
     await mon.start(onSignal);
-    await sleep(Math.random() * 1000);
+    await sleep(Math.random() * POLL_MS);
 
     const written = wallNow();
     await rig.setStatus('ups1', 'OB DISCHRG', { 'battery.charge': 90, 'battery.runtime': 1500 });
@@ -103,7 +105,7 @@ try {
     unit: 'ms',
     goal,
     trials: TRIALS,
-    detail: `Vaktpost UpsMonitor, pollMs 1000, GET VAR; from the moment upsd reports OB. From the .dev write (incl. dummy-ups pickup): median ${round(w.median)} ms, p95 ${round(w.p95)} ms`,
+    detail: `Vaktpost UpsMonitor, pollMs ${POLL_MS}, GET VAR; from the moment upsd reports OB. From the .dev write (incl. dummy-ups pickup): median ${round(w.median)} ms, p95 ${round(w.p95)} ms`,
     peer: {
       name: `upsmon POLLFREQ ${UPSMON_POLLFREQ_S} s (default) ONBATT via NOTIFYCMD, same upsd`,
       value: round(p[stat]),

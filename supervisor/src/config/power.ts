@@ -21,7 +21,7 @@ export const UpsConfigSchema = z
     user: z.string().min(1).optional(),
     password: z.string().optional(),
     /** Poll period. upsmon's POLLFREQ default is 5 s; 1 s sees a mains loss 4 s sooner on average. */
-    pollMs: z.number().int().min(200).max(60_000).default(1000),
+    pollMs: z.number().int().min(200).max(60_000).default(500),
     /** Per-request timeout; a hung upsd becomes a monitoring fault after this long. */
     timeoutMs: z.number().int().min(100).max(30_000).default(2000),
     /** Idle keepalive; must stay below upsd's fixed 60 s idle drop. */

@@ -52,7 +52,7 @@ t.test('OL → OB → OB LB → OL gives the right signals, per UPS', async (t) 
   });
   t.teardown(() => mon.stop());
   await mon.start(rec.sink);
-  t.match(rec.last('power.ups1.mains'), { status: 'ok', value: 'online', ttlMs: 3000, source: `nut:ups1@127.0.0.1:${rig.port}` });
+  t.match(rec.last('power.ups1.mains'), { status: 'ok', value: 'online', ttlMs: 1500, source: `nut:ups1@127.0.0.1:${rig.port}` });
   t.match(rec.last('power.ups1.charge'), { status: 'ok', value: 100, unit: '%' });
   t.match(rec.last('power.ups1.runtime'), { value: 1800, unit: 's' });
   t.match(rec.last('power.ups1.inputVoltage'), { value: 230, unit: 'V' });
@@ -92,8 +92,8 @@ t.test('OL → OB → OB LB → OL gives the right signals, per UPS', async (t) 
 t.test('driver killed → monitoring fault within a poll (not on battery); restart recovers', async (t) => {
   const { rig, rec } = await setup(t, { ups: ['ups1'] }, [{ name: 'ups1' }]);
   await rig.setStatus('ups1', 'OL');
-  // Kill at a random phase relative to the 1 s poll, as in real life.
-  await new Promise((r) => setTimeout(r, Math.random() * 1000));
+  // Kill at a random phase relative to the default 500 ms poll, as in real life.
+  await new Promise((r) => setTimeout(r, Math.random() * 500));
   const t0 = performance.now();
   await rig.killDriver('ups1');
   const fault = await waitFor(() => rec.since(t0).find((s) => s.key === 'power.ups1.mains'), {
@@ -103,9 +103,9 @@ t.test('driver killed → monitoring fault within a poll (not on battery); resta
   const ms = fault.at - t0;
   t.match(fault, { status: 'unknown', value: null, detail: /DRIVER-NOT-CONNECTED|WAIT/ });
   t.comment(`driver kill → unknown in ${ms.toFixed(0)} ms (detail: ${fault.detail})`);
-  // Spec: within 1 s. upsd needs ≤ 0.2 s to notice; the rest is where the kill falls in our 1 s poll,
-  // so by construction the worst case is 1.2 s with the default pollMs 1000 (≤ 1 s needs pollMs ≤ 800).
-  t.ok(ms <= 1000 + 200 + 300, `fault after ${ms.toFixed(0)} ms ≤ poll 1000 ms + upsd's 200 ms detection (+300 ms CPU slack)`);
+  // Spec: within 1 s. upsd needs ≤ 0.2 s to notice; the rest is where the kill falls in our poll:
+  // worst case 0.7 s with the default pollMs 500, which leaves 0.3 s for a busy CPU.
+  t.ok(ms <= 1000, `fault after ${ms.toFixed(0)} ms ≤ 1000 ms (the spec)`);
   for (const k of ['lowBattery', 'fsd', 'charge', 'runtime', 'inputVoltage', 'load']) {
     await waitFor(() => rec.since(t0).some((s) => s.key === `power.ups1.${k}` && s.status === 'unknown'), { timeoutMs: 3000, what: `${k} unknown` });
   }

@@ -10,7 +10,7 @@ t.test('defaults', async (t) => {
   t.match(c.policy, { failoverAfterOnBatteryS: 120, minRuntimeS: 300, failoverOnLowBattery: true, failoverOnFsd: true });
   t.equal(c.policy.shutdownCommand, undefined);
   const u = PowerConfigSchema.parse({ ups: [{ name: 'ups1' }] }).ups[0];
-  t.match(u, { name: 'ups1', host: '127.0.0.1', port: 3493, pollMs: 1000, timeoutMs: 2000, keepaliveMs: 20000 });
+  t.match(u, { name: 'ups1', host: '127.0.0.1', port: 3493, pollMs: 500, timeoutMs: 2000, keepaliveMs: 20000 });
   const g = PowerConfigSchema.parse({ gpio: { enabled: true, inputs: { mains: { line: 17 } } } }).gpio;
   t.match(g.inputs.mains, { line: 17, activeLow: false, debounceMs: 50, rereadMs: 1000 });
 });
