@@ -3,53 +3,10 @@
  * supervisor PROCESS (simulated UPS/WAN), a real Kamailio rendered from
  * Vaktpost's config, SIPp as caller and as both centres. Counts are SIPp's own.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import t, { type Test } from 'tap';
-import { makeTestPrompt } from '../../helpers/audio/prompt.js';
-import { startKamailio } from '../../helpers/kamailio.js';
-import { runCaller, startAnnouncement, startCaller, startCentre, waitSipReady } from '../../helpers/sipp.js';
-import { startSupervisor } from '../../helpers/supervisorProcess.js';
-import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
-
-async function lab(t: Test) {
-  const prompt = await makeTestPrompt(t);
-  const [local, backup, announcement] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
-  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u.port)));
-  const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [announcement.uri] });
-  const { dir, cleanup } = await scratchDir('sup-calls');
-  t.teardown(cleanup);
-  const port = await freePort();
-  const file = path.join(dir, 'vaktpost.yaml');
-  writeFileSync(
-    file,
-    [
-      'box:',
-      '  name: calls-test',
-      `  dataDir: ${path.join(dir, 'data')}`,
-      '  hardware: simulated',
-      'api:',
-      '  listen: 127.0.0.1',
-      `  port: ${port}`,
-      'policy:',
-      '  failbackHoldS: 600',
-      '  holdDownS: 5',
-      '  tickMs: 100',
-      'sim:',
-      '  reportMs: 200',
-      'calls:',
-      '  sip: { address: 127.0.0.1, port: ' + kam.sipPort + ' }',
-      `  centres: { local: { uris: ["${local.uri}"] }, backup: { uris: ["${backup.uri}"] } }`,
-      `  announcement: { uris: ["${announcement.uri}"] }`,
-      `  rpc: { port: ${kam.rpcPort} }`,
-      '  verify: { optionsTimeoutMs: 1000, testCall: { enabled: true, number: vaktpost-test, timeoutMs: 8000 } }',
-      '  drill: { enabled: false }',
-      '',
-    ].join('\n'),
-  );
-  const start = () => startSupervisor(file, port);
-  return { local, backup, announcement, kam, file, start };
-}
+import t from 'tap';
+import { runCaller, startCaller } from '../../helpers/sipp.js';
+import { startSupervisorCallLab as lab } from '../../helpers/supervisorCallLab.js';
+import { waitFor } from '../../helpers/util.js';
 
 interface Status {
   route: string;
