@@ -21,7 +21,11 @@ t.test('silent upstream: warn at once, fail within maxSourceLossS, while chronyd
   t.match(warn.detail, /no selected, reachable NTP source/);
 
   const fail = await rig.log.next('time.source', (s) => s.status === 'fail', LOSS_MS + 15_000, 'time.source fail');
-  const refAgeFail = rig.log.history.find((s) => s.key === 'time.refAge' && s.status === 'fail' && s.mono >= at);
+  // refAge counts from chronyd's refTime, source from lastRx: two clocks, so await each
+  // (the one may trail the other by a poll) rather than read one at the other's moment.
+  const refAgeFail =
+    rig.log.history.find((s) => s.key === 'time.refAge' && s.status === 'fail' && s.mono >= at) ??
+    (await rig.log.next('time.refAge', (s) => s.status === 'fail', 5_000, 'time.refAge fail'));
   t.ok(refAgeFail, 'time.refAge failed too');
   const sourceAfter = fail.mono - at;
   const refAgeAfter = (refAgeFail?.mono ?? Number.NaN) - at;
