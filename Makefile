@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.vaktpost-installed
 
-.PHONY: help deps system-deps node-deps build run test typecheck lint unit bench clean
+.PHONY: help deps system-deps node-deps build build-ui run test typecheck lint unit bench clean
 
 help:
 	@echo "make run    — start Vaktpost on the simulated box (web UI http://127.0.0.1:8080)"
@@ -27,8 +27,12 @@ system-deps:
 
 deps: node-deps system-deps
 
-build: node-deps
+build: node-deps build-ui
 	npx tsc -p tsconfig.build.json
+
+# The web UI (supervisor/web, Vite + Preact) → dist/web, served by the supervisor.
+build-ui: node-deps
+	@bash supervisor/web/build.sh
 
 run: node-deps build
 	@mkdir -p .run/data

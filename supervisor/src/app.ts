@@ -9,6 +9,7 @@ import { playScenario, loadScenario } from '../../hardware/sim/scenario.js';
 import { defaultSimState, SimBox } from '../../hardware/sim/simBox.js';
 import { Accounts, LoginThrottle } from './api/auth.js';
 import { buildApi } from './api/server.js';
+import { ensureSelfSignedCert } from './api/tls.js';
 import type { VaktpostConfig } from './config/schema.js';
 import type { PolicyConfig } from './core/policy.js';
 import type { Subsystem } from './core/signal.js';
@@ -235,6 +236,9 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     : null;
   shutdown?.start();
 
+  const tls = cfg.api.tls ? ensureSelfSignedCert(path.join(cfg.box.dataDir, 'tls'), { commonName: cfg.box.name, listen: cfg.api.listen }) : undefined;
+  if (tls)
+    log.info({ fingerprint: tls.fingerprint, generated: tls.generated }, 'HTTPS with the box certificate (compare the SHA-256 fingerprint in the browser)');
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
   const drillTask = cfg.calls ? scheduleDrill(cfg.calls.drill, drill, supervisor, clock.now) : null;
   const api = await buildApi({
@@ -246,6 +250,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     sessionHours: cfg.api.sessionHours,
     sim,
     now: clock.now,
+    ...(tls ? { tls } : {}),
   });
   await supervisor.start();
   try {
@@ -258,7 +263,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   }
   const addr = api.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : cfg.api.port;
-  const url = `http://${cfg.api.listen.includes(':') ? `[${cfg.api.listen}]` : cfg.api.listen}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${cfg.api.listen.includes(':') ? `[${cfg.api.listen}]` : cfg.api.listen}:${port}`;
 
   if (sim && cfg.sim.scenario) {
     const scenario = loadScenario(cfg.sim.scenario);

@@ -5,16 +5,21 @@
  */
 import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SIM_FAULTS, type SimBox, simPatchSchema } from '../../../hardware/sim/simBox.js';
 import type { Store } from '../store/store.js';
 import type { Drill } from '../jobs/drill.js';
 import type { Supervisor } from '../supervisor.js';
-import { type Accounts, hasRole, type LoginThrottle, type Role, type User } from './auth.js';
+import type { Accounts, LoginThrottle, User } from './auth.js';
+import { badRequest, requireRole } from './guards.js';
 import { attachLive } from './live.js';
 import { createMetrics } from './metrics.js';
-import { statusPage } from './statusPage.js';
+import { registerAccountRoutes } from './accountsRoutes.js';
+import { registerAlarmRoutes } from './alarmsRoutes.js';
+import { registerHistoryRoutes } from './historyRoutes.js';
+import { httpsServerFactory, type TlsMaterial } from './tls.js';
+import { registerUi } from './ui.js';
 
 export const SESSION_COOKIE = 'vaktpost_session';
 const PUBLIC = new Set(['/healthz', '/', '/login', '/favicon.ico']);
@@ -35,6 +40,10 @@ export interface ApiDeps {
   sim: SimBox | null;
   drill: Drill;
   now: () => number;
+  /** HTTPS with this key and certificate (api.tls); plain HTTP when absent. */
+  tls?: Pick<TlsMaterial, 'key' | 'cert'>;
+  /** The built web UI; found next to the code when not given (null: minimal page). */
+  webDir?: string | null;
 }
 
 const loginBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
@@ -72,22 +81,10 @@ function parseCookieHeader(header: string | undefined): Record<string, string> {
   return out;
 }
 
-export function badRequest(reply: FastifyReply, err: z.ZodError) {
-  return reply.code(400).send({
-    error: 'invalid input (ugyldig inndata)',
-    issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  });
-}
-
-export function requireRole(need: Role) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.user) return reply.code(401).send({ error: 'login required (innlogging kreves)' });
-    if (!hasRole(req.user.role, need)) return reply.code(403).send({ error: `requires role ${need} (krever rollen ${need})` });
-  };
-}
+export { badRequest, requireRole };
 
 export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}) });
   await app.register(cookie);
   app.decorateRequest('user', null);
   app.decorateRequest('viaCookie', false);
@@ -97,7 +94,8 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     const t = tokenOf(req.raw, req.cookies);
     req.user = t ? d.accounts.resolve(t.token) : null;
     req.viaCookie = t?.viaCookie ?? false;
-    if (PUBLIC.has(path) || path === '/api/login') return;
+    // The UI shell and its hashed assets carry no data: public, like the login page.
+    if (PUBLIC.has(path) || path.startsWith('/assets/') || path === '/api/login') return;
     if (!req.user) return reply.code(401).send({ error: 'login required (innlogging kreves)' });
     // CSRF: a browser session may change state only with our custom header, which a
     // cross-site form or fetch cannot send without a CORS preflight we never allow.
@@ -112,7 +110,7 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage()));
+  registerUi(app, { webDir: d.webDir });
 
   app.post('/api/login', async (req, reply) => {
     const body = loginBody.safeParse(req.body);
@@ -227,6 +225,10 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
       return { state: sim.state };
     });
   }
+
+  registerAlarmRoutes(app, { supervisor: d.supervisor, store: d.store, now: d.now });
+  registerHistoryRoutes(app, { store: d.store, now: d.now });
+  registerAccountRoutes(app, { supervisor: d.supervisor, store: d.store, accounts: d.accounts });
 
   const metrics = createMetrics(d.supervisor);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

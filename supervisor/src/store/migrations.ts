@@ -78,4 +78,14 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // 2: alarm acknowledgements (web UI): who acknowledged which alarm event, when, and why.
+  `
+  CREATE TABLE event_acks (
+    event_id INTEGER PRIMARY KEY REFERENCES events(id),
+    at INTEGER NOT NULL,
+    by TEXT NOT NULL,
+    comment TEXT
+  );
+  CREATE INDEX events_severity_id ON events(severity, id);
+  `,
 ];

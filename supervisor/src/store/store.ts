@@ -32,6 +32,30 @@ export interface EventRow {
   data: unknown;
 }
 
+/** An alarm event and, once someone has acknowledged it, who did, when and why. */
+export interface AlarmRow extends EventRow {
+  ack: { at: number; by: string; comment: string | null } | null;
+}
+
+/** One bucket of a numeric signal's history: enough to draw min/avg/max and mark bad stretches. */
+export interface SeriesPoint {
+  at: number;
+  min: number;
+  max: number;
+  avg: number;
+  n: number;
+  /** Samples in the bucket whose status was not `ok`. */
+  bad: number;
+}
+
+export interface UserRow {
+  id: number;
+  username: string;
+  role: 'operator' | 'technician' | 'admin';
+  disabled: boolean;
+  createdAt: number;
+}
+
 export interface StoredDecision {
   id: number;
   at: number;
@@ -71,6 +95,32 @@ interface DecisionRowRaw {
   reasons_json: string;
   override_json: string | null;
   decided_by: string;
+}
+
+interface RawEvent {
+  id: number;
+  at: number;
+  kind: string;
+  severity: Severity;
+  subsystem: string | null;
+  message_en: string;
+  message_nb: string;
+  actor: string | null;
+  data_json: string | null;
+}
+
+function toEventRow(r: RawEvent): EventRow {
+  return {
+    id: r.id,
+    at: r.at,
+    kind: r.kind,
+    severity: r.severity,
+    subsystem: r.subsystem,
+    en: r.message_en,
+    nb: r.message_nb,
+    actor: r.actor,
+    data: r.data_json ? (JSON.parse(r.data_json) as unknown) : null,
+  };
 }
 
 function toDecision(r: DecisionRowRaw): StoredDecision {
@@ -211,28 +261,8 @@ export class Store {
       severity: opts.severity,
       since: opts.since,
       until: opts.until,
-    }) as Array<{
-      id: number;
-      at: number;
-      kind: string;
-      severity: Severity;
-      subsystem: string | null;
-      message_en: string;
-      message_nb: string;
-      actor: string | null;
-      data_json: string | null;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      kind: r.kind,
-      severity: r.severity,
-      subsystem: r.subsystem,
-      en: r.message_en,
-      nb: r.message_nb,
-      actor: r.actor,
-      data: r.data_json ? (JSON.parse(r.data_json) as unknown) : null,
-    }));
+    }) as RawEvent[];
+    return rows.map(toEventRow);
   }
 
   /** Samples are written in one transaction per batch (they come in bursts each tick). */
@@ -259,6 +289,105 @@ export class Store {
       .prepare(`SELECT observed_at, status, value_json FROM signal_samples WHERE key = ? AND observed_at >= ? AND observed_at < ? ORDER BY observed_at LIMIT ?`)
       .all(key, since, until, limit) as Array<{ observed_at: number; status: string; value_json: string | null }>;
     return rows.map((r) => ({ at: r.observed_at, status: r.status, value: r.value_json ? (JSON.parse(r.value_json) as unknown) : null }));
+  }
+
+  /**
+   * Records who acknowledged an alarm event. An alarm is acknowledged once: a second
+   * attempt returns the first acknowledgement so the UI can say who was first.
+   */
+  ackEvent(
+    eventId: number,
+    by: string,
+    comment: string | null,
+    at: number,
+  ):
+    | { result: 'acked'; ack: NonNullable<AlarmRow['ack']> }
+    | { result: 'already'; ack: NonNullable<AlarmRow['ack']> }
+    | { result: 'missing' }
+    | { result: 'notAlarm' } {
+    return this.db.transaction(() => {
+      const ev = this.db.prepare('SELECT severity FROM events WHERE id = ?').get(eventId) as { severity: Severity } | undefined;
+      if (!ev) return { result: 'missing' as const };
+      if (ev.severity !== 'alarm') return { result: 'notAlarm' as const };
+      const prev = this.db.prepare('SELECT at, by, comment FROM event_acks WHERE event_id = ?').get(eventId) as NonNullable<AlarmRow['ack']> | undefined;
+      if (prev) return { result: 'already' as const, ack: prev };
+      this.db.prepare('INSERT INTO event_acks (event_id, at, by, comment) VALUES (?, ?, ?, ?)').run(eventId, at, by, comment);
+      return { result: 'acked' as const, ack: { at, by, comment } };
+    })();
+  }
+
+  /** Alarm events, newest first: `open` = not yet acknowledged. */
+  alarms(opts: { state: 'open' | 'acked' | 'all'; limit: number; beforeId?: number }): AlarmRow[] {
+    const cond = opts.state === 'open' ? 'AND a.event_id IS NULL' : opts.state === 'acked' ? 'AND a.event_id IS NOT NULL' : '';
+    const rows = this.db
+      .prepare(
+        `SELECT e.*, a.at AS ack_at, a.by AS ack_by, a.comment AS ack_comment
+         FROM events e LEFT JOIN event_acks a ON a.event_id = e.id
+         WHERE e.severity = 'alarm' AND e.id < ? ${cond} ORDER BY e.id DESC LIMIT ?`,
+      )
+      .all(opts.beforeId ?? Number.MAX_SAFE_INTEGER, opts.limit) as Array<
+      RawEvent & { ack_at: number | null; ack_by: string | null; ack_comment: string | null }
+    >;
+    return rows.map((r) => ({
+      ...toEventRow(r),
+      ack: r.ack_at !== null && r.ack_by !== null ? { at: r.ack_at, by: r.ack_by, comment: r.ack_comment } : null,
+    }));
+  }
+
+  countOpenAlarms(): number {
+    return (
+      this.db
+        .prepare(`SELECT count(*) AS n FROM events e LEFT JOIN event_acks a ON a.event_id = e.id WHERE e.severity = 'alarm' AND a.event_id IS NULL`)
+        .get() as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /**
+   * A numeric signal's history folded into at most `buckets` points, so a chart over a
+   * month costs the same to send as one over an hour. Uses the (key, observed_at) index.
+   */
+  sampleSeries(key: string, since: number, until: number, buckets: number): SeriesPoint[] {
+    const width = Math.max(1, Math.ceil((until - since) / buckets));
+    const rows = this.db
+      .prepare(
+        `SELECT (observed_at - @since) / @width AS b,
+                min(CAST(value_json AS REAL)) AS mn, max(CAST(value_json AS REAL)) AS mx, avg(CAST(value_json AS REAL)) AS av,
+                count(*) AS n, sum(status <> 'ok') AS bad
+         FROM signal_samples
+         WHERE key = @key AND observed_at >= @since AND observed_at < @until AND json_type(value_json) IN ('integer', 'real')
+         GROUP BY b ORDER BY b`,
+      )
+      .all({ key, since, until, width }) as Array<{ b: number; mn: number; mx: number; av: number; n: number; bad: number }>;
+    return rows.map((r) => ({ at: since + r.b * width, min: r.mn, max: r.mx, avg: r.av, n: r.n, bad: r.bad }));
+  }
+
+  users(): UserRow[] {
+    const rows = this.db.prepare('SELECT id, username, role, disabled, created_at FROM users ORDER BY username').all() as Array<{
+      id: number;
+      username: string;
+      role: UserRow['role'];
+      disabled: number;
+      created_at: number;
+    }>;
+    return rows.map((r) => ({ id: r.id, username: r.username, role: r.role, disabled: r.disabled === 1, createdAt: r.created_at }));
+  }
+
+  /** Changes role and/or disabled flag; returns false if there is no such user. */
+  updateUser(username: string, patch: { role?: UserRow['role']; disabled?: boolean }): boolean {
+    const info = this.db
+      .prepare('UPDATE users SET role = coalesce(@role, role), disabled = coalesce(@disabled, disabled) WHERE username = @username')
+      .run({ username, role: patch.role ?? null, disabled: patch.disabled === undefined ? null : patch.disabled ? 1 : 0 });
+    return info.changes > 0;
+  }
+
+  /** Ends every session of a user (after a password change, role change or disabling). */
+  endSessionsOf(username: string, exceptTokenHash?: string): number {
+    const info = this.db
+      .prepare('DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?) AND token_hash <> ?')
+      .run(username, exceptTokenHash ?? '');
+    return info.changes;
   }
 
   close(): void {

@@ -1,0 +1,25 @@
+/**
+ * CSV for the event log export. UTF-8 with BOM so spreadsheet programs read æøå;
+ * semicolon-separated in Norwegian (what Norwegian Excel expects), comma in English.
+ * Cells that a spreadsheet would run as a formula are defused with a leading quote.
+ */
+export function csvCell(v: string | number | null | undefined, sep: string): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return s.includes(sep) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(header: string[], rows: Array<Array<string | number | null | undefined>>, sep: string): string {
+  return `\ufeff${[header, ...rows].map((r) => r.map((c) => csvCell(c, sep)).join(sep)).join('\r\n')}\r\n`;
+}
+
+export function download(name: string, text: string, type = 'text/csv;charset=utf-8'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
