@@ -29,6 +29,7 @@ deps: node-deps system-deps
 
 build: node-deps build-ui
 	npx tsc -p tsconfig.build.json
+	npx tsc -p flows/tsconfig.json
 
 # The web UI (supervisor/web, Vite + Preact) → dist/web, served by the supervisor.
 build-ui: node-deps

@@ -11,7 +11,7 @@ step() {
 }
 step typecheck npx tsc --noEmit -p tsconfig.json
 step lint bash -c 'npx biome check . && npx depcruise --config .dependency-cruiser.cjs supervisor hardware flows'
-step build npx tsc -p tsconfig.build.json
+step build bash -c 'npx tsc -p tsconfig.build.json && npx tsc -p flows/tsconfig.json'
 step build-ui bash supervisor/web/build.sh
 mkdir -p .tap
 echo "== tap (unit, integration, e2e)"

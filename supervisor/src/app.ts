@@ -10,6 +10,8 @@ import { defaultSimState, SimBox } from '../../hardware/sim/simBox.js';
 import { Accounts, LoginThrottle } from './api/auth.js';
 import { buildApi } from './api/server.js';
 import { ensureSelfSignedCert } from './api/tls.js';
+import { registerFlowsRoutes } from './api/flowsRoutes.js';
+import { FlowsService } from './flows/service.js';
 import type { VaktpostConfig } from './config/schema.js';
 import type { PolicyConfig } from './core/policy.js';
 import type { Subsystem } from './core/signal.js';
@@ -213,13 +215,31 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       }),
   );
 
+  // The municipality's flows: a Node-RED child process whose proposals are advisory,
+  // under a timeout and the safety floor; without it the built-in policy decides.
+  if (cfg.flows.enabled) monitored.push('flows');
   const policy: PolicyConfig = {
     monitored,
     failoverOn: cfg.policy.failoverOn,
     failbackHoldMs: cfg.policy.failbackHoldS * 1000,
     holdDownMs: cfg.policy.holdDownS * 1000,
   };
+  const flows = cfg.flows.enabled
+    ? new FlowsService({
+        cfg: cfg.flows,
+        dataDir: cfg.box.dataDir,
+        db: store.db,
+        clock,
+        log: log.child({ area: 'flows' }),
+        policy,
+        rules: cfg.power.policy,
+        event: (e) => ref.supervisor?.event(e),
+        env,
+      })
+    : null;
+  if (flows) monitors.push(flows.advisor);
   const supervisor = new Supervisor({
+    ...(flows ? { decisionAdvisor: flows.advisor } : {}),
     box: cfg.box.name,
     store,
     clock,
@@ -252,11 +272,14 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     now: clock.now,
     ...(tls ? { tls } : {}),
   });
+  if (flows) registerFlowsRoutes(api, { flows, accounts });
+  await flows?.start(); // never throws for a failing child: the built-in policy covers it
   await supervisor.start();
   try {
     await api.listen({ host: cfg.api.listen, port: cfg.api.port });
   } catch (err) {
     await supervisor.stop();
+    await flows?.stop();
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the port is already in use — is another Vaktpost running? change api.port' : (err as Error).message;
     throw new Error(`cannot listen on ${cfg.api.listen}:${cfg.api.port}: ${why}`);
@@ -283,6 +306,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       await drillTask?.stop();
       await api.close();
       await supervisor.stop();
+      await flows?.stop();
       store.close();
     },
   };

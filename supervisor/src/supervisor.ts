@@ -11,6 +11,7 @@ import type { Signal } from './core/signal.js';
 import { type EffectiveSignal, SignalTable } from './core/signalTable.js';
 import type { Logger } from './log.js';
 import type { Clock, Monitor } from './monitors/monitor.js';
+import type { DecisionAdvisor } from './flows/advisor.js';
 import type { ActuatorStatus, Reconciler } from './reconcilers/reconciler.js';
 import type { EventInput, Store } from './store/store.js';
 
@@ -49,6 +50,8 @@ export interface SupervisorDeps {
   tickMs: number;
   /** Store a sample of an unchanged signal at most this often (ms). */
   sampleEveryMs?: number;
+  /** The municipality's flows (flows/advisor.ts); without it the built-in policy decides alone. */
+  decisionAdvisor?: DecisionAdvisor;
 }
 
 export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
@@ -65,6 +68,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private readonly bootAt: number;
   /** While monitors start, their first burst is collected and evaluated once. */
   private starting = false;
+  private offAdvisor: (() => void) | null = null;
 
   constructor(private readonly d: SupervisorDeps) {
     super();
@@ -129,6 +133,11 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     }
     this.starting = false;
     this.tickTimer = setInterval(() => this.evaluate('tick'), this.d.tickMs);
+    // The flows answer asynchronously: evaluate again when an answer (or its absence) may change the decision.
+    this.offAdvisor =
+      this.d.decisionAdvisor?.onReevaluate(() => {
+        if (this.started) this.evaluate('flows');
+      }) ?? null;
     this.evaluate('start');
   }
 
@@ -136,6 +145,8 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     if (!this.started) return;
     this.started = false;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    this.offAdvisor?.();
+    this.offAdvisor = null;
     await Promise.allSettled(this.d.monitors.map((m) => m.stop()));
     await Promise.allSettled(this.d.reconcilers.map((r) => r.stop()));
   }
@@ -248,7 +259,9 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       this.lastHealthKey = healthKey;
       this.publish({ type: 'health', health: this.health.subsystems, floor: this.health.floor });
     }
-    const { state, decision } = step(this.state, this.health, now, this.d.policy);
+    const { state, decision } = this.d.decisionAdvisor
+      ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective)
+      : step(this.state, this.health, now, this.d.policy);
     this.state = state;
     if (!decision) return null;
     // Record first: the decision and the signals behind it are durable before anything moves.

@@ -7,6 +7,7 @@
  *   events [-c FILE] [--limit N] [--json]
  *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
  *   route clear [-c FILE]
+ *   flows status|versions|templates|dry-run|deploy|rollback   the municipality's Node-RED flows
  *   kamailio-render [-c FILE]     write kamailio.cfg + dispatcher.list from the calls section
  *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
@@ -83,6 +84,9 @@ async function main(argv: string[]): Promise<void> {
       minutes: { type: 'string' },
       reason: { type: 'string' },
       role: { type: 'string' },
+      template: { type: 'string' },
+      file: { type: 'string' },
+      version: { type: 'string' },
     },
   });
 
@@ -207,6 +211,13 @@ async function main(argv: string[]): Promise<void> {
       if (r.outcome === 'failed') process.exit(3);
       return;
     }
+    case 'flows': {
+      const cfg = loadConfig(values.config);
+      const { flowsCommand } = await import('../flows/cli.js');
+      const o = { template: values.template, file: values.file, version: values.version, reason: values.reason, limit: values.limit, json: values.json };
+      process.stdout.write(`${await flowsCommand(positionals[0], positionals.slice(1), o, (m, p, b, t) => api(cfg, m, p, b, t))}\n`);
+      return;
+    }
     case 'kamailio-render': {
       // Writes kamailio.cfg and dispatcher.list from the `calls` section (the one source of
       // truth); run before starting Kamailio (ops/kamailio/systemd).
@@ -241,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, kamailio-render, user`);
+      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, flows, kamailio-render, user`);
   }
 }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
 import { callsSchema } from './calls.js';
+import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
 import { timeConfigSchema } from './time.js';
 import { wanConfigSchema } from './wan.js';
@@ -67,6 +68,8 @@ export const configSchema = z.strictObject({
   sim: simSchema.prefault({}),
   /** Calls through Kamailio: centres, announcement, timers, verification and the daily drill. */
   calls: callsSchema.optional(),
+  /** The municipality's fallback policy as Node-RED flows, in a child process, under the safety floor. */
+  flows: FlowsConfigSchema.prefault({}),
   /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
   power: PowerConfigSchema.prefault({}),
   /** WAN uplinks and the reachability of both centres and the trunk, probed per uplink. */

@@ -88,4 +88,37 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_severity_id ON events(severity, id);
   `,
+  // flows: every deploy of the Node-RED flows, versioned (who, when, the diff), and the
+  // dry-runs made before deploys. The store is the source of truth for what runs.
+  `
+  CREATE TABLE flow_versions (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('initial','deploy','rollback')),
+    deploy_type TEXT,
+    restored_from INTEGER REFERENCES flow_versions(id),
+    flows_json TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    diff_json TEXT NOT NULL,
+    rev TEXT,
+    dry_run_id INTEGER,
+    comment TEXT
+  );
+  CREATE INDEX flow_versions_at ON flow_versions(at);
+  CREATE TABLE flow_dry_runs (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    candidate_sha256 TEXT NOT NULL,
+    base_version INTEGER,
+    window_from INTEGER NOT NULL,
+    window_to INTEGER NOT NULL,
+    differences INTEGER NOT NULL,
+    report_json TEXT NOT NULL
+  );
+  CREATE INDEX flow_dry_runs_sha ON flow_dry_runs(candidate_sha256, id);
+  -- the dry-run replays a day of samples in time order
+  CREATE INDEX signal_samples_at ON signal_samples(observed_at, id);
+  `,
 ];

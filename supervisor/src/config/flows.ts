@@ -1,0 +1,68 @@
+/**
+ * Config for the municipality's fallback as Node-RED flows (`flows:` in vaktpost.yaml).
+ * Off by default: without flows the built-in policy decides alone. When on, Node-RED
+ * runs in a child process under `<box.dataDir>/flows`, its editor is served at /flows
+ * behind Vaktpost's login, and its proposals are applied only under the timeouts below.
+ */
+import { z } from 'zod';
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const FlowsDryRunSchema = z.strictObject({
+  /** How much recorded history a dry-run replays. */
+  windowHours: z
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(24),
+  /** Evaluate at least this often in the replay (for flows that look at the time). */
+  tickS: z.number().int().min(5).max(3600).default(60),
+  /**
+   * How long a recorded sample stays valid in the replay. The supervisor stores an
+   * unchanged signal every 10 s, so anything above that plus slack is right.
+   */
+  sampleTtlS: z.number().int().min(1).max(3600).default(35),
+  /** Per-evaluation answer timeout in the replay (generous: no calls depend on it). */
+  proposalTimeoutMs: ms(100, 60_000).default(2000),
+  /** The whole dry-run gives up after this long. */
+  maxDurationS: z.number().int().min(10).max(3600).default(180),
+});
+
+export const FlowsConfigSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** A flow's answer must arrive this soon after its input, or the built-in policy decides (and an alarm is raised). */
+  proposalTimeoutMs: ms(20, 10_000).default(500),
+  /** Send the current state to the flows at least this often, even when nothing changed. */
+  evalEveryMs: ms(100, 60_000).default(1000),
+  /** After being late, flows decide again only after answering in time for this long. */
+  recoverAfterMs: ms(0, 600_000).default(10_000),
+  /** At supervisor start, keep the resumed route while Node-RED boots (the safety floor still applies). */
+  startGraceMs: ms(0, 60_000).default(5000),
+  /** A deploy restarts the flows; keep the route this long while it does. */
+  deployGraceMs: ms(100, 30_000).default(3000),
+  /** Heartbeat to the child; no answer for hungAfterMs → killed and restarted. */
+  heartbeatMs: ms(100, 10_000).default(1000),
+  hungAfterMs: ms(500, 120_000).default(5000),
+  /** Restart backoff: initial delay, doubled per consecutive failure, capped. */
+  restartInitialMs: ms(100, 60_000).default(1000),
+  restartMaxMs: ms(1000, 600_000).default(60_000),
+  /** Every Function node is interrupted after this long (Node-RED's globalFunctionTimeout). */
+  functionTimeoutS: z.number().int().min(1).max(60).default(1),
+  /**
+   * Node-RED's credentialSecret. Default: generated once and kept in
+   * `<dataDir>/flows/credential-secret` (back it up with the data dir). May reference
+   * an environment variable as `${env:NAME}`.
+   */
+  credentialSecret: z.string().min(16).optional(),
+  /** Deviations a flow may record per minute before further ones are dropped. */
+  deviationsPerMinute: z.number().int().min(1).max(1000).default(30),
+  /** Node-RED's own log level (its lines go to Vaktpost's log at debug level). */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn'),
+  /** Folder of the vaktpost node package; default: the `flows/` folder shipped with Vaktpost. */
+  nodesDir: z.string().min(1).optional(),
+  /** Template deployed on the very first start (a folder under flows/templates). */
+  initialTemplate: z.string().min(1).default('default'),
+  dryRun: FlowsDryRunSchema.prefault({}),
+});
+
+export type FlowsConfig = z.infer<typeof FlowsConfigSchema>;
