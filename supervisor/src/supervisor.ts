@@ -5,7 +5,7 @@
  * resumed, so a restart never flaps the route.
  */
 import { EventEmitter } from 'node:events';
-import { evaluateHealth, type Health, type HealthRules } from './core/health.js';
+import { evaluateHealth, type Health, type HealthRules, SUBSYSTEM_NAMES } from './core/health.js';
 import { type Decision, initialPolicyState, type Override, type PolicyConfig, type PolicyState, type RouteTarget, step } from './core/policy.js';
 import type { Signal } from './core/signal.js';
 import { type EffectiveSignal, SignalTable } from './core/signalTable.js';
@@ -69,6 +69,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   /** While monitors start, their first burst is collected and evaluated once. */
   private starting = false;
   private offAdvisor: (() => void) | null = null;
+  private readonly subsystemStatus = new Map<string, string>();
 
   constructor(private readonly d: SupervisorDeps) {
     super();
@@ -162,7 +163,9 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     }
     if (changed) {
       if (prev && prev.status !== signal.status) {
-        const severity = signal.status === 'ok' ? 'info' : signal.status === 'fail' ? 'alarm' : 'warn';
+        // A single signal is detail; the alarm is raised once per subsystem (see evaluate),
+        // so one WAN incident is one alarm to acknowledge, not ten.
+        const severity = signal.status === 'ok' ? 'info' : 'warn';
         this.event({
           kind: 'signal.status',
           severity,
@@ -258,6 +261,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     if (healthKey !== this.lastHealthKey) {
       this.lastHealthKey = healthKey;
       this.publish({ type: 'health', health: this.health.subsystems, floor: this.health.floor });
+      this.subsystemEvents();
     }
     const { state, decision } = this.d.decisionAdvisor
       ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective)
@@ -284,6 +288,26 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     this.publish({ type: 'decision', decision: { ...decision, id } });
     for (const r of this.d.reconcilers) r.setTarget(decision.route, id);
     return decision;
+  }
+
+  /** One event per subsystem whose status changed; a subsystem turning to fail is an alarm. */
+  private subsystemEvents(): void {
+    for (const h of Object.values(this.health.subsystems)) {
+      if (!this.d.policy.monitored.includes(h.subsystem)) continue;
+      const prev = this.subsystemStatus.get(h.subsystem);
+      this.subsystemStatus.set(h.subsystem, h.status);
+      if (prev === undefined || prev === h.status) continue;
+      const name = SUBSYSTEM_NAMES[h.subsystem];
+      const why = h.reasons.slice(0, 3);
+      this.event({
+        kind: 'subsystem.status',
+        severity: h.status === 'fail' ? 'alarm' : h.status === 'ok' ? 'info' : 'warn',
+        subsystem: h.subsystem,
+        en: `${name.en}: ${prev} → ${h.status}${why.length ? `: ${why.map((r) => r.en).join('; ')}` : ''}`,
+        nb: `${name.nb}: ${prev} → ${h.status}${why.length ? `: ${why.map((r) => r.nb).join('; ')}` : ''}`,
+        data: { subsystem: h.subsystem, from: prev, to: h.status },
+      });
+    }
   }
 
   private publish(msg: LiveMessage): void {
