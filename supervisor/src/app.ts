@@ -12,6 +12,10 @@ import { buildApi } from './api/server.js';
 import { ensureSelfSignedCert } from './api/tls.js';
 import { registerFlowsRoutes } from './api/flowsRoutes.js';
 import { FlowsService } from './flows/service.js';
+import { EvidenceService } from './evidence/service.js';
+import { evidenceDeps } from './evidence/wiring.js';
+import { createAudioLog } from './audiolog/service.js';
+import { resolveAudiologConfig } from './config/audiolog.js';
 import type { VaktpostConfig } from './config/schema.js';
 import type { PolicyConfig } from './core/policy.js';
 import type { Subsystem } from './core/signal.js';
@@ -49,6 +53,7 @@ import { Supervisor } from './supervisor.js';
 
 export interface App {
   supervisor: Supervisor;
+  evidence: EvidenceService;
   store: Store;
   api: FastifyInstance;
   sim: SimBox | null;
@@ -215,6 +220,17 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       }),
   );
 
+  // The audio log: rtpengine's recordings archived and checked (needs a real Kamailio with
+  // calls.recording; on the simulated box the simulated recorder reports instead).
+  const audiologCfg = cfg.audiolog?.enabled && cfg.calls?.recording.enabled ? resolveAudiologConfig(cfg.audiolog, cfg.box.dataDir) : null;
+  const audiolog =
+    audiologCfg && cfg.calls ? createAudioLog({ cfg: audiologCfg, calls: cfg.calls, db: store.db, clock, log, event: (e) => ref.supervisor?.event(e) }) : null;
+  if (audiolog) {
+    await audiolog.start();
+    monitors.push(...audiolog.monitors);
+    if (!monitored.includes('recording')) monitored.push('recording');
+  }
+
   // The municipality's flows: a Node-RED child process whose proposals are advisory,
   // under a timeout and the safety floor; without it the built-in policy decides.
   if (cfg.flows.enabled) monitored.push('flows');
@@ -251,6 +267,10 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     tickMs: cfg.policy.tickMs,
   });
   ref.supervisor = supervisor;
+  // Evidence listens to the live bus itself (deviations, drills, duties); started before
+  // the supervisor so it sees every event.
+  const evidence = new EvidenceService(evidenceDeps({ box: cfg.box, calls: cfg.calls, evidence: cfg.evidence, db: store.db, supervisor, now: clock.now, log }));
+  await evidence.start();
   const shutdown = cfg.power.policy.shutdownCommand
     ? new ShutdownChoreography(supervisor, reconcilers, { command: cfg.power.policy.shutdownCommand, now: clock.now })
     : null;
@@ -271,6 +291,8 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     sim,
     now: clock.now,
     ...(tls ? { tls } : {}),
+    evidence: { evidence, store, box: cfg.box.name, timeZone: cfg.evidence.timeZone, now: clock.now },
+    ...(audiolog && audiologCfg ? { audiolog: { audiolog, access: audiologCfg.access } } : {}),
   });
   if (flows) registerFlowsRoutes(api, { flows, accounts });
   await flows?.start(); // never throws for a failing child: the built-in policy covers it
@@ -278,8 +300,10 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   try {
     await api.listen({ host: cfg.api.listen, port: cfg.api.port });
   } catch (err) {
+    await evidence.stop();
     await supervisor.stop();
     await flows?.stop();
+    await audiolog?.stop();
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the port is already in use — is another Vaktpost running? change api.port' : (err as Error).message;
     throw new Error(`cannot listen on ${cfg.api.listen}:${cfg.api.port}: ${why}`);
@@ -295,6 +319,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
 
   return {
     supervisor,
+    evidence,
     store,
     api,
     sim,
@@ -305,8 +330,10 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       shutdown?.stop();
       await drillTask?.stop();
       await api.close();
+      await evidence.stop();
       await supervisor.stop();
       await flows?.stop();
+      await audiolog?.stop();
       store.close();
     },
   };

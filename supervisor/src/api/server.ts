@@ -17,6 +17,10 @@ import { attachLive } from './live.js';
 import { createMetrics } from './metrics.js';
 import { registerAccountRoutes } from './accountsRoutes.js';
 import { registerAlarmRoutes } from './alarmsRoutes.js';
+import { type EvidenceRouteDeps, registerEvidenceRoutes } from './evidenceRoutes.js';
+import { registerAudiologRoutes } from './audiologRoutes.js';
+import type { AudioLog } from '../audiolog/service.js';
+import type { AudiologConfig } from '../config/audiolog.js';
 import { registerHistoryRoutes } from './historyRoutes.js';
 import { httpsServerFactory, type TlsMaterial } from './tls.js';
 import { registerUi } from './ui.js';
@@ -40,6 +44,10 @@ export interface ApiDeps {
   sim: SimBox | null;
   drill: Drill;
   now: () => number;
+  /** The audio log: listen/export only with a role and a stated reason, every access logged. */
+  audiolog?: { audiolog: AudioLog; access: AudiologConfig['access'] };
+  /** Reports, deviations register and duties (issue #10). */
+  evidence?: EvidenceRouteDeps;
   /** HTTPS with this key and certificate (api.tls); plain HTTP when absent. */
   tls?: Pick<TlsMaterial, 'key' | 'cert'>;
   /** The built web UI; found next to the code when not given (null: minimal page). */
@@ -228,6 +236,8 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
 
   registerAlarmRoutes(app, { supervisor: d.supervisor, store: d.store, now: d.now });
   registerHistoryRoutes(app, { store: d.store, now: d.now });
+  if (d.evidence) registerEvidenceRoutes(app, d.evidence);
+  if (d.audiolog) registerAudiologRoutes(app, { ...d.audiolog, event: (e) => d.supervisor.event(e), now: d.now });
   registerAccountRoutes(app, { supervisor: d.supervisor, store: d.store, accounts: d.accounts });
 
   const metrics = createMetrics(d.supervisor);

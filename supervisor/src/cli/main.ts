@@ -7,6 +7,9 @@
  *   events [-c FILE] [--limit N] [--json]
  *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
  *   route clear [-c FILE]
+ *   audiolog verify|export|render-rtpengine   the audio log (lydlogg): verify the chain and files, export with proof
+ *   report [--month YYYY-MM | --from --to] [--format csv|html]   availability and answer times (exit 4: target missed)
+ *   deviations [--state open] | deviation ack|close ID --comment TEXT | duties
  *   flows status|versions|templates|dry-run|deploy|rollback   the municipality's Node-RED flows
  *   kamailio-render [-c FILE]     write kamailio.cfg + dispatcher.list from the calls section
  *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
@@ -73,6 +76,11 @@ const fmtTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').sli
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd === 'audiolog') {
+    // Its own options (--reason, --out, …): handled before the shared parser.
+    const { runAudiologCli } = await import('../audiolog/cli.js');
+    process.exit(await runAudiologCli(rest, DEFAULT_CONFIG));
+  }
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -87,6 +95,13 @@ async function main(argv: string[]): Promise<void> {
       template: { type: 'string' },
       file: { type: 'string' },
       version: { type: 'string' },
+      month: { type: 'string' },
+      from: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      state: { type: 'string' },
+      comment: { type: 'string' },
+      as: { type: 'string' },
     },
   });
 
@@ -211,6 +226,20 @@ async function main(argv: string[]): Promise<void> {
       if (r.outcome === 'failed') process.exit(3);
       return;
     }
+    case 'report':
+    case 'deviations':
+    case 'deviation':
+    case 'duties': {
+      const cfg = loadConfig(values.config);
+      const { runEvidenceCli, EvidenceUsageError } = await import('../evidence/cli.js');
+      try {
+        process.exitCode = await runEvidenceCli(cmd, positionals, values, { cfg, api: (m, p, b) => api(cfg, m, p, b) });
+      } catch (e) {
+        if (e instanceof EvidenceUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+      return;
+    }
     case 'flows': {
       const cfg = loadConfig(values.config);
       const { flowsCommand } = await import('../flows/cli.js');
@@ -252,7 +281,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new UsageError(`unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, flows, kamailio-render, user`);
+      throw new UsageError(
+        `unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, audiolog, report, deviations, deviation, duties, flows, kamailio-render, user`,
+      );
   }
 }
 

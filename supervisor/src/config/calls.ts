@@ -180,6 +180,70 @@ export const drillSchema = z.strictObject({
     .prefault({}),
 });
 
+// --- Call records (evidence, issue #10) ---------------------------------------
+/**
+ * Kamailio appends one line per call milestone (arrived, answered by whom,
+ * abandoned, rejected, ended) to files in `dir` (acc + db_flatstore); the
+ * supervisor ingests them for the availability and answer-time reports. Files,
+ * not a socket, so records survive the supervisor being down.
+ */
+export const callRecordsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  dir: z
+    .string()
+    .regex(/^\/[^\s"]*$/, { message: 'expected an absolute path without spaces or quotes, e.g. /var/lib/vaktpost/kamailio/calls' })
+    .default('/var/lib/vaktpost/kamailio/calls'),
+});
+// --- end call records ---------------------------------------------------------
+
+// --- Recording (the audio log, issue #7) -------------------------------------
+/**
+ * With `enabled`, Kamailio anchors every call's media in rtpengine on the box and
+ * has it recorded (ops/rtpengine/README.md); the supervisor's `audiolog:` section
+ * archives the recordings. A dead rtpengine never blocks a call: the call goes on
+ * unrecorded and the supervisor raises the alarm.
+ */
+export const callRecordingSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** rtpengine's ng control socket (its `listen-ng`); loopback. */
+  rtpengine: z
+    .strictObject({
+      host: ipv4.default('127.0.0.1'),
+      port: port.default(2223),
+    })
+    .prefault({}),
+  /** Per-try deadline of an offer/answer to rtpengine (two tries). Only a dead rtpengine ever waits this. */
+  offerTimeoutMs: z.number().int().min(50).max(2000).default(300),
+  /** After rtpengine failed, calls skip it this long before it is tried again. */
+  retryAfterS: z.number().int().min(1).max(600).default(10),
+  /** UDP port on 127.0.0.1 where Kamailio tells the supervisor about connected and ended calls. */
+  eventsPort: port.default(5074),
+  /** Request-URI user of the box's known-audio test call: routed to the announcement, never to a centre. */
+  testNumber: z
+    .string()
+    .regex(/^[A-Za-z0-9+*#._-]+$/, { message: 'digits, letters, + * # . _ - only' })
+    .default('vaktpost-lydlogg-test'),
+  /**
+   * Callers are told the call is recorded: as the call is answered the supervisor has
+   * rtpengine play this to the caller, holding the call-taker's audio back for those
+   * seconds (the call-taker hears the caller all along). Off by default: the better
+   * place is the centre's own IVR before the call is queued. Needs the supervisor up.
+   */
+  notice: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** WAV (8 kHz G.711) readable by rtpengine; `vaktpost audiolog` writes it from the texts. */
+      file: z
+        .string()
+        .regex(/^\/[^\s"]*$/, { message: 'expected an absolute path without spaces or quotes' })
+        .default('/var/lib/vaktpost/audiolog/notice.wav'),
+      textNb: z.string().min(1).default('Samtalen blir tatt opp.'),
+      textEn: z.string().min(1).default('This call is recorded.'),
+    })
+    .prefault({}),
+});
+// --- end recording --------------------------------------------------------------
+
 export const callsSchema = z
   .strictObject({
     sip: sipListenSchema.prefault({}),
@@ -197,6 +261,10 @@ export const callsSchema = z
     children: z.number().int().min(1).max(64).default(4),
     verify: verifySchema.prefault({}),
     drill: drillSchema.prefault({}),
+    /** Call records for the evidence reports (see callRecordsSchema). */
+    callRecords: callRecordsSchema.prefault({}),
+    /** The audio log's side of the call path: media through rtpengine, recorded (see callRecordingSchema). */
+    recording: callRecordingSchema.prefault({}),
   })
   .refine((c) => c.rpc.port !== c.sip.port, {
     message: 'rpc.port must differ from sip.port (the JSON-RPC listener is a separate loopback TCP socket)',

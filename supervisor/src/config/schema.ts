@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
+import { audiologSchema } from './audiolog.js';
 import { callsSchema } from './calls.js';
+import { evidenceSchema } from './evidence.js';
 import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
 import { timeConfigSchema } from './time.js';
@@ -60,25 +62,34 @@ export const reconcileSchema = z.strictObject({
   retryMaxMs: z.number().int().min(100).default(10_000),
 });
 
-export const configSchema = z.strictObject({
-  box: boxSchema.prefault({}),
-  api: apiSchema.prefault({}),
-  policy: policySchema.prefault({}),
-  reconcile: reconcileSchema.prefault({}),
-  sim: simSchema.prefault({}),
-  /** Calls through Kamailio: centres, announcement, timers, verification and the daily drill. */
-  calls: callsSchema.optional(),
-  /** The municipality's fallback policy as Node-RED flows, in a child process, under the safety floor. */
-  flows: FlowsConfigSchema.prefault({}),
-  /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
-  power: PowerConfigSchema.prefault({}),
-  /** WAN uplinks and the reachability of both centres and the trunk, probed per uplink. */
-  wan: wanConfigSchema.optional(),
-  /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */
-  time: timeConfigSchema.prefault({}),
-  /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */
-  upstream: UpstreamConfigSchema.prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    box: boxSchema.prefault({}),
+    api: apiSchema.prefault({}),
+    policy: policySchema.prefault({}),
+    reconcile: reconcileSchema.prefault({}),
+    sim: simSchema.prefault({}),
+    /** Calls through Kamailio: centres, announcement, timers, verification and the daily drill. */
+    calls: callsSchema.optional(),
+    /** The municipality's fallback policy as Node-RED flows, in a child process, under the safety floor. */
+    flows: FlowsConfigSchema.prefault({}),
+    /** The audio log (lydlogg): rtpengine recordings archived, hash-chained, access-logged (needs calls.recording). */
+    audiolog: audiologSchema.optional(),
+    /** Operational evidence: call records, availability, answer times, deviations, duties (KoKom T1, T15–T21). */
+    evidence: evidenceSchema.prefault({}),
+    /** UPS over NUT, mains and UPS contacts on GPIO, the line relay, power thresholds and the shutdown command. */
+    power: PowerConfigSchema.prefault({}),
+    /** WAN uplinks and the reachability of both centres and the trunk, probed per uplink. */
+    wan: wanConfigSchema.optional(),
+    /** chrony on the box and the time audit of the centre's other systems (KoKom T4: within 1 s). */
+    time: timeConfigSchema.prefault({}),
+    /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */
+    upstream: UpstreamConfigSchema.prefault({}),
+  })
+  .refine((c) => !c.audiolog?.enabled || c.calls?.recording.enabled === true, {
+    path: ['audiolog'],
+    message: 'audiolog.enabled needs calls.recording.enabled: true (Kamailio must send media through rtpengine)',
+  });
 
 export type VaktpostConfig = z.infer<typeof configSchema>;
 export type PolicySection = z.infer<typeof policySchema>;

@@ -121,4 +121,152 @@ export const MIGRATIONS: readonly string[] = [
   -- the dry-run replays a day of samples in time order
   CREATE INDEX signal_samples_at ON signal_samples(observed_at, id);
   `,
+  // evidence (issue #10): Kamailio's call records, where their files were read up to,
+  // when the supervisor was watching, the deviations register (T15), the duty log.
+  `
+  CREATE TABLE call_milestones (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    from_tag TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('arrived','answered','abandoned','rejected','ended')),
+    at INTEGER NOT NULL,
+    code INTEGER,
+    role TEXT,
+    caller TEXT,
+    pai TEXT,
+    called TEXT,
+    probe INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL,
+    UNIQUE (call_id, from_tag, event)
+  );
+  CREATE INDEX call_milestones_event_at ON call_milestones(event, at);
+  CREATE INDEX call_milestones_call ON call_milestones(call_id);
+  CREATE TABLE call_record_files (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino)
+  );
+  CREATE TABLE evidence_coverage (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  CREATE TABLE deviations (
+    id INTEGER PRIMARY KEY,
+    opened_at INTEGER NOT NULL,
+    opened_by TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subsystem TEXT,
+    title_en TEXT NOT NULL,
+    title_nb TEXT NOT NULL,
+    first_event_id INTEGER REFERENCES events(id),
+    last_event_at INTEGER NOT NULL,
+    occurrences INTEGER NOT NULL DEFAULT 1,
+    ack_at INTEGER,
+    ack_by TEXT,
+    ack_comment TEXT,
+    closed_at INTEGER,
+    closed_by TEXT,
+    closed_comment TEXT
+  );
+  CREATE INDEX deviations_open_key ON deviations(key) WHERE closed_at IS NULL;
+  CREATE INDEX deviations_opened_at ON deviations(opened_at);
+  CREATE TABLE deviation_events (
+    deviation_id INTEGER NOT NULL REFERENCES deviations(id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (deviation_id, event_id)
+  );
+  CREATE TABLE duty_state (
+    duty TEXT PRIMARY KEY,
+    schedule TEXT NOT NULL,
+    since INTEGER NOT NULL
+  );
+  CREATE TABLE duty_runs (
+    id INTEGER PRIMARY KEY,
+    duty TEXT NOT NULL,
+    trigger TEXT NOT NULL CHECK (trigger IN ('schedule','catch-up','manual','detected')),
+    scheduled_for INTEGER,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    data_json TEXT
+  );
+  CREATE INDEX duty_runs_duty_sched ON duty_runs(duty, scheduled_for);
+  CREATE INDEX duty_runs_started ON duty_runs(started_at);
+  CREATE TABLE daily_summaries (
+    day TEXT PRIMARY KEY,
+    computed_at INTEGER NOT NULL,
+    figures_json TEXT NOT NULL
+  );
+  `,
+  // audiolog (lydlogg, issue #7): the append-only hash-chained index of the audio log
+  // (recordings, deletions, legal holds, accesses, calls without recording), the
+  // recordings' current state, and Kamailio's connected calls matched against them.
+  `
+  CREATE TABLE audiolog_chain (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    recording_id TEXT,
+    body_json TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX audiolog_chain_recording ON audiolog_chain(recording_id, seq);
+  CREATE INDEX audiolog_chain_kind ON audiolog_chain(kind, seq);
+  -- Append-only for the application; a tamperer who drops these is caught by the chain.
+  CREATE TRIGGER audiolog_chain_no_update BEFORE UPDATE ON audiolog_chain
+    BEGIN SELECT RAISE(ABORT, 'audiolog_chain is append-only'); END;
+  CREATE TRIGGER audiolog_chain_no_delete BEFORE DELETE ON audiolog_chain
+    BEGIN SELECT RAISE(ABORT, 'audiolog_chain is append-only'); END;
+
+  CREATE TABLE audiolog_recordings (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('call','test')),
+    status TEXT NOT NULL CHECK (status IN ('complete','incomplete','no-audio')),
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    caller TEXT,
+    called TEXT,
+    route TEXT,
+    centre TEXT,
+    audio_ms INTEGER NOT NULL,
+    connected_ms INTEGER,
+    dir TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    chain_seq INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    hold_case TEXT,
+    deleted_at INTEGER,
+    summary_json TEXT NOT NULL
+  );
+  CREATE INDEX audiolog_recordings_call ON audiolog_recordings(call_id);
+  CREATE INDEX audiolog_recordings_started ON audiolog_recordings(started_at);
+
+  CREATE TABLE audiolog_calls (
+    call_id TEXT PRIMARY KEY,
+    connected_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    caller TEXT,
+    called TEXT,
+    route TEXT,
+    centre TEXT,
+    offered INTEGER NOT NULL,
+    test INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('active','ended','recorded','incomplete','missing','lost')),
+    recording_id TEXT,
+    decided_at INTEGER,
+    detail TEXT
+  );
+  CREATE INDEX audiolog_calls_state ON audiolog_calls(state, connected_at);
+  CREATE INDEX audiolog_calls_decided ON audiolog_calls(decided_at);
+  `,
 ];

@@ -45,6 +45,8 @@ async function writeAtomic(file: string, text: string): Promise<WrittenFile> {
  */
 export async function writeKamailioFiles(calls: CallsConfig, target: 'local' | 'backup' = 'local'): Promise<{ cfg: WrittenFile; dispatcherList: WrittenFile }> {
   await mkdir(calls.configDir, { recursive: true });
+  // Kamailio's flatstore does not create its directory: without it the first calls have no record.
+  if (calls.callRecords.enabled) await mkdir(calls.callRecords.dir, { recursive: true });
   const dispatcherListPath = path.join(calls.configDir, 'dispatcher.list');
   const rendered = renderKamailio(renderInputFromConfig(calls, { dispatcherListPath }), target);
   const dispatcherList = await writeAtomic(dispatcherListPath, rendered.dispatcherList);

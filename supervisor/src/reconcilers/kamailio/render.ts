@@ -50,6 +50,10 @@ export interface KamailioRenderInput {
   children: number;
   /** Kamailio `debug` level: 1 = errors+warnings … 3 = debug. */
   logLevel?: number;
+  /** Call records for the evidence reports (see "Call records" at the end of this file); absent = none. */
+  callRecords?: CallRecordsRenderInput | undefined;
+  /** The audio log: media through rtpengine, recorded (see "Recording" at the end of this file); absent = media end to end. */
+  rtpengine?: RecordingRenderInput | undefined;
 }
 
 export interface RenderedKamailio {
@@ -77,6 +81,8 @@ export function renderInputFromConfig(calls: CallsConfig, paths: { dispatcherLis
     runDir: paths.runDir ?? calls.runDir,
     dispatcherListPath: paths.dispatcherListPath,
     children: calls.children,
+    callRecords: calls.callRecords.enabled ? { dir: calls.callRecords.dir } : undefined,
+    rtpengine: recordingInputFromConfig(calls),
   };
 }
 
@@ -118,9 +124,10 @@ function validate(input: KamailioRenderInput): void {
   if (!/^[\x20-\x7e]+$/.test(input.finalReply.reason) || input.finalReply.reason.includes('"')) {
     problems.push('finalReply.reason must be printable ASCII without quotes');
   }
-  for (const p of [input.runDir, input.dispatcherListPath]) {
+  for (const p of [input.runDir, input.dispatcherListPath, ...(input.callRecords ? [input.callRecords.dir] : [])]) {
     if (!p.startsWith('/') || /["\s]/.test(p)) problems.push(`path ${JSON.stringify(p)} must be absolute, no spaces or quotes`);
   }
+  if (input.rtpengine) problems.push(...validateRecording(input.rtpengine));
   if (problems.length > 0) {
     throw new Error(`cannot render the Kamailio config: ${problems.join('; ')} (fix the calls: section of vaktpost.yaml)`);
   }
@@ -195,6 +202,10 @@ function renderCfg(input: KamailioRenderInput): string {
     '#!define FLT_PROBE 1',
   ];
   if (keepalive) defines.push('#!define WITH_KEEPALIVES');
+  const cr = callRecordHooks(input);
+  if (input.callRecords) defines.push('#!define WITH_CALL_RECORDS');
+  const rec = recordingHooks(input);
+  defines.push(...rec.defines);
 
   return `#!KAMAILIO
 #
@@ -245,10 +256,8 @@ loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "xhttp.so"
 loadmodule "ipops.so"
-loadmodule "dispatcher.so"
-#!ifdef WITH_RTPENGINE
-loadmodule "rtpengine.so"
-#!endif
+loadmodule "dispatcher.so"${cr.modules}
+${rec.modules}
 
 # JSON-RPC over HTTP only: the FIFO/datagram transports would default to /run/kamailio.
 modparam("jsonrpcs", "transport", 1)
@@ -278,9 +287,7 @@ modparam("dispatcher", "ds_inactive_threshold", ${t.inactiveThreshold})
 # 2xx always counts; these prove a live SIP stack too. Never 408 (generated locally).
 modparam("dispatcher", "ds_ping_reply_codes", ${kamailioString(replyCodes)})
 
-#!ifdef WITH_RTPENGINE
-# modparam("rtpengine", "rtpengine_sock", RTPENGINE_SOCK)
-#!endif
+${rec.modparams}
 
 ####### Routing logic #########
 
@@ -301,7 +308,7 @@ request_route {
 
 	# Before the in-dialog check: some UAs put the 1xx's To-tag on their CANCEL.
 	if (is_method("CANCEL")) {
-		if (t_check_trans()) {
+		if (t_check_trans()) {${rec.cancel}
 			t_relay();
 		}
 		exit;
@@ -347,10 +354,8 @@ request_route {
 		sl_send_reply("500", "Server Internal Error");
 		exit;
 	}
-	record_route();
-#!ifdef WITH_RTPENGINE
-	# rtpengine_offer("record-call=yes");
-#!endif
+	record_route();${cr.arrived}
+${rec.offer}
 
 	if (!ds_select_dst(SET_CENTRES, "8")) {
 		xlog("L_ERR", "vaktpost: no centre in rotation (all disabled or down) - announcement for $ci\\n");
@@ -367,7 +372,7 @@ ${renderTrunkCheck(input.trunkSources)}
 route[RELAY_CENTRE] {
 	$var(trying) = 1;
 	while ($var(trying) == 1) {
-		$avp(vp_route) = $(xavp(_dsdst_=>attrs){param.value,route});
+		$avp(vp_route) = $(xavp(_dsdst_=>attrs){param.value,route});${rec.relay}
 		t_on_failure("CENTRE_FAILED");
 		t_on_reply("CALL_REPLY");
 		if (t_relay()) {
@@ -384,7 +389,7 @@ route[RELAY_CENTRE] {
 failure_route[CENTRE_FAILED] {
 	# The caller hung up: nothing to rescue, and no other centre must ring.
 	if (t_is_canceled()) {
-		xlog("L_INFO", "vaktpost: caller hung up $ci before $avp(vp_route) answered\\n");
+		xlog("L_INFO", "vaktpost: caller hung up $ci before $avp(vp_route) answered\\n");${cr.abandoned}
 		exit;
 	}
 	# $du is not kept in failure_route; the tried destination heads the dispatcher XAVP list.
@@ -424,7 +429,7 @@ route[RELAY_ANNOUNCEMENT] {
 	while ($var(trying) == 1) {
 		$avp(vp_ann_tries) = $avp(vp_ann_tries) + 1;
 		# $du is gone in failure_route: keep the URI for the log there.
-		$avp(vp_ann_uri) = $du;
+		$avp(vp_ann_uri) = $du;${rec.relay}
 		t_on_failure("ANNOUNCEMENT_FAILED");
 		t_on_reply("CALL_REPLY");
 		if (t_relay()) {
@@ -439,7 +444,7 @@ route[RELAY_ANNOUNCEMENT] {
 }
 
 failure_route[ANNOUNCEMENT_FAILED] {
-	if (t_is_canceled()) {
+	if (t_is_canceled()) {${cr.abandoned}
 		exit;
 	}
 	xlog("L_ERR", "vaktpost: announcement $avp(vp_ann_uri) answered $T_reply_code for $ci\\n");
@@ -453,12 +458,12 @@ failure_route[ANNOUNCEMENT_FAILED] {
 # Nothing answered at all. Explicitly reply FINAL_CODE so no centre's busy reply
 # is ever relayed to the caller.
 route[LAST_WORDS] {
-	xlog("L_CRIT", "vaktpost: no centre and no announcement answered $ci - replying FINAL_CODE\\n");
+	xlog("L_CRIT", "vaktpost: no centre and no announcement answered $ci - replying FINAL_CODE\\n");${cr.rejected}${rec.lastWords}
 	t_reply(FINAL_CODE, FINAL_REASON);
 	exit;
 }
 
-onreply_route[CALL_REPLY] {
+onreply_route[CALL_REPLY] {${cr.answered}${rec.reply}
 	# The box's own verification calls learn which destination answered.
 	if (isflagset(FLT_PROBE)) {
 		append_hf("X-Vaktpost-Route: $avp(vp_route)\\r\\n");
@@ -466,7 +471,7 @@ onreply_route[CALL_REPLY] {
 }
 
 route[IN_DIALOG] {
-	if (loose_route()) {
+	if (loose_route()) {${cr.ended}${rec.inDialog}
 		if (!t_relay()) {
 			sl_reply_error();
 		}
@@ -504,5 +509,270 @@ event_route[xhttp:request] {
 	}
 	xhttp_reply("404", "Not Found", "text/plain", "use POST /RPC\\n");
 }
-`;
+${cr.routes}${rec.routes}`;
+}
+
+// ---------------------------------------------------------------------------
+// Call records (evidence, issue #10). Everything below and every `${cr.…}` hook
+// above belongs to this block; with `callRecords` absent it renders nothing.
+//
+// Why acc + db_flatstore: Kamailio itself appends one line per call milestone to
+// local files, so no record depends on the supervisor being up (it ingests the
+// files later, idempotently: supervisor/src/evidence/ingest.ts). Each Kamailio
+// process writes its own file (no locks); a failed write is logged by Kamailio
+// and the call goes on — accounting never sits in the call's way. evapi/HTTP
+// events would be lost while the supervisor is down.
+
+/** Where Kamailio appends call records; db_flatstore names the files `<table>_<process>.log`. */
+export interface CallRecordsRenderInput {
+  /** Absolute directory; must exist before Kamailio writes (the supervisor creates it). */
+  dir: string;
+}
+
+/** db_flatstore table name: the files are `vaktpost_calls_<process rank>.log`. */
+export const CALL_RECORDS_TABLE = 'vaktpost_calls';
+
+/**
+ * The acc extras, in this order after acc's own columns (method, from_tag,
+ * to_tag, callid, sip_code, sip_reason, time). Parsed by
+ * supervisor/src/evidence/callRecordLine.ts — change both together.
+ */
+export const CALL_RECORD_EXTRAS = ['ts', 'role', 'caller', 'pai', 'called', 'probe'] as const;
+
+interface CallRecordHooks {
+  modules: string;
+  arrived: string;
+  abandoned: string;
+  rejected: string;
+  answered: string;
+  ended: string;
+  routes: string;
+}
+
+function callRecordHooks(input: KamailioRenderInput): CallRecordHooks {
+  if (!input.callRecords) return { modules: '', arrived: '', abandoned: '', rejected: '', answered: '', ended: '', routes: '' };
+  const hook = (indent: string, body: string) => `\n#!ifdef WITH_CALL_RECORDS\n${indent}${body}\n#!endif`;
+  const extras = ['ts=$TV(Sn)', 'role=$avp(vp_route)', 'caller=$avp(vpcr_caller)', 'pai=$avp(vpcr_pai)', 'called=$avp(vpcr_called)', 'probe=$avp(vpcr_probe)'];
+  return {
+    modules: [
+      '',
+      '#!ifdef WITH_CALL_RECORDS',
+      '# Call records: acc writes through db_flatstore (append-only local files).',
+      'loadmodule "db_flatstore.so"',
+      'loadmodule "acc.so"',
+      `modparam("acc", "db_url", ${kamailioString(`flatstore:${input.callRecords.dir}`)})`,
+      `modparam("acc", "db_extra", "${extras.join(';')}")`,
+      '#!endif',
+    ].join('\n'),
+    arrived: hook('\t', 'route(CALL_ARRIVED);'),
+    abandoned: hook('\t\t', 'acc_db_request("487 abandoned", "' + CALL_RECORDS_TABLE + '");'),
+    rejected: hook('\t', `acc_db_request("${input.finalReply.code} rejected", "${CALL_RECORDS_TABLE}");`),
+    answered: hook('\t', 'if (is_method("INVITE") && $rs >= 200 && $rs < 300) { acc_db_request("$rs answered", "' + CALL_RECORDS_TABLE + '"); }'),
+    ended: hook('\t\t', 'if (is_method("BYE")) { acc_db_request("ended", "' + CALL_RECORDS_TABLE + '"); }'),
+    routes: `
+#!ifdef WITH_CALL_RECORDS
+# Call records: the first milestone. The caller's number follows the case (KoKom
+# T22): From user and, when the trunk sends it, the P-Asserted-Identity user.
+# Later milestones of the same transaction carry these AVPs along.
+route[CALL_ARRIVED] {
+	$avp(vpcr_caller) = $fU;
+	if ($ai != $null) {
+		$avp(vpcr_pai) = $(ai{uri.user});
+	}
+	$avp(vpcr_called) = $rU;
+	$avp(vpcr_probe) = 0;
+	if (isflagset(FLT_PROBE)) {
+		$avp(vpcr_probe) = 1;
+	}
+	acc_db_request("arrived", "${CALL_RECORDS_TABLE}");
+}
+#!endif
+`,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Recording (the audio log, issue #7). Everything below and every `${rec.…}` hook
+// above belongs to this block; without `rtpengine` the hooks render exactly the
+// old placeholders and the cfg is unchanged.
+//
+// Media is anchored in rtpengine (userspace, recording-method=pcap) so every call
+// is recorded on the box; ops/rtpengine/README.md. Recording never sits in the
+// call's way: a dead rtpengine costs the first call at most offerTimeoutMs × 2,
+// then rtpengine is skipped for retryAfterS and calls go on with media end to
+// end — UNRECORDED, which the supervisor notices through the call events below
+// ("calls Kamailio connected without a recording", matched by Call-ID).
+
+export interface RecordingRenderInput {
+  /** rtpengine's ng control socket. */
+  ng: { host: string; port: number };
+  /** Per-try deadline of an ng command (rtpengine_tout_ms); two tries. */
+  offerTimeoutMs: number;
+  /** After a failure rtpengine is skipped this long (rtpengine_disable_tout). */
+  retryAfterS: number;
+  /** UDP port on 127.0.0.1 where the supervisor hears `connected`/`ended` call events. */
+  eventsPort: number;
+  /** Request-URI user of the box's own known-audio test call (probe only): routed to the announcement. */
+  testNumber: string;
+}
+
+/** Datagram prefix of the call events (parsed by supervisor/src/audiolog/callEvents.ts — change both together). */
+export const CALL_EVENT_PREFIX = 'VPCALL1';
+
+function recordingInputFromConfig(calls: CallsConfig): RecordingRenderInput | undefined {
+  const r = calls.recording;
+  if (!r.enabled) return undefined;
+  return {
+    ng: r.rtpengine,
+    offerTimeoutMs: r.offerTimeoutMs,
+    retryAfterS: r.retryAfterS,
+    eventsPort: r.eventsPort,
+    testNumber: r.testNumber,
+  };
+}
+
+function validateRecording(r: RecordingRenderInput): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9+*#._-]+$/.test(r.testNumber)) {
+    problems.push(`recording.testNumber ${JSON.stringify(r.testNumber)} may hold digits, letters, + * # . _ - only`);
+  }
+  if (!/^[0-9.]+$/.test(r.ng.host)) problems.push(`recording.rtpengine.host ${JSON.stringify(r.ng.host)} must be an IPv4 address`);
+  return problems;
+}
+
+interface RecordingHooks {
+  defines: string[];
+  modules: string;
+  modparams: string;
+  offer: string;
+  cancel: string;
+  relay: string;
+  lastWords: string;
+  reply: string;
+  inDialog: string;
+  routes: string;
+}
+
+function recordingHooks(input: KamailioRenderInput): RecordingHooks {
+  const r = input.rtpengine;
+  if (!r) {
+    return {
+      defines: [],
+      modules: '#!ifdef WITH_RTPENGINE\nloadmodule "rtpengine.so"\n#!endif',
+      modparams: '#!ifdef WITH_RTPENGINE\n# modparam("rtpengine", "rtpengine_sock", RTPENGINE_SOCK)\n#!endif',
+      offer: '#!ifdef WITH_RTPENGINE\n\t# rtpengine_offer("record-call=yes");\n#!endif',
+      cancel: '',
+      relay: '',
+      lastWords: '',
+      reply: '',
+      inDialog: '',
+      routes: '',
+    };
+  }
+  const hook = (indent: string, body: string) => `\n#!ifdef WITH_RTPENGINE\n${indent}${body}\n#!endif`;
+  const defines = [
+    '#!define WITH_RTPENGINE',
+    `#!define RTPENGINE_SOCK "udp:${r.ng.host}:${r.ng.port}"`,
+    `#!define RECORDING_EVENTS_URI "sip:127.0.0.1:${r.eventsPort}"`,
+    `#!define RECORDING_TEST_NUMBER ${kamailioString(r.testNumber)}`,
+    // Recording flags on every offer/answer: rtpengine rewrites the SDP to itself
+    // (media anchored on the box) and records the call to pcap.
+    '#!define RTPENGINE_FLAGS "replace-origin replace-session-connection ICE=remove"',
+  ];
+  return {
+    defines,
+    modules: '#!ifdef WITH_RTPENGINE\nloadmodule "rtpengine.so"\n#!endif',
+    modparams: [
+      '#!ifdef WITH_RTPENGINE',
+      "# The audio log's recorder (loopback ng socket). A dead rtpengine costs the first call",
+      '# at most 2 x rtpengine_tout_ms, then it is skipped for rtpengine_disable_tout seconds',
+      '# (calls go on unrecorded and the supervisor raises the alarm).',
+      'modparam("rtpengine", "rtpengine_sock", RTPENGINE_SOCK)',
+      `modparam("rtpengine", "rtpengine_tout_ms", ${r.offerTimeoutMs})`,
+      'modparam("rtpengine", "rtpengine_retr", 1)',
+      `modparam("rtpengine", "rtpengine_disable_tout", ${r.retryAfterS})`,
+      '#!endif',
+    ].join('\n'),
+    offer: hook('\t', 'route(RECORDING_OFFER);'),
+    cancel: hook('\t\t\t', 'rtpengine_delete();'),
+    relay: hook('\t\t', '$avp(vprec_centre) = $du;'),
+    lastWords: hook('\t', 'rtpengine_delete();'),
+    reply: hook('\t', 'route(RECORDING_REPLY);'),
+    inDialog: hook('\t\t', 'route(RECORDING_IN_DIALOG);'),
+    routes: `
+#!ifdef WITH_RTPENGINE
+# Recording: the offer. rtpengine records the call (pcap) with Vaktpost's metadata;
+# every value hex-encoded so nothing a caller sends can add a field or a space
+# (rtpengine splits its flags on spaces). Parsed by hardware/rtpengine/metadata.ts.
+route[RECORDING_OFFER] {
+	$avp(vprec_initial) = 1;
+	$avp(vprec_ok) = 0;
+	$avp(vprec_caller) = $(fU{s.encode.hexa});
+	$avp(vprec_called) = $(rU{s.encode.hexa});
+	$avp(vprec_meta) = "vaktpost=1|callid=" + $(ci{s.encode.hexa}) + "|caller=" + $avp(vprec_caller) + "|called=" + $avp(vprec_called);
+	if (isflagset(FLT_PROBE)) {
+		$avp(vprec_meta) = $avp(vprec_meta) + "|test=31";
+	}
+	if (has_body("application/sdp")) {
+		if (rtpengine_offer(RTPENGINE_FLAGS + " record-call=yes metadata=" + $avp(vprec_meta))) {
+			$avp(vprec_ok) = 1;
+		} else {
+			xlog("L_ERR", "vaktpost: rtpengine did not take the offer for $ci - this call is NOT RECORDED\\n");
+		}
+	} else {
+		xlog("L_WARN", "vaktpost: INVITE without SDP for $ci - not recorded (late offer is not anchored)\\n");
+	}
+	# The box's known-audio test call goes to the announcement (a known prompt), never to a nurse.
+	if (isflagset(FLT_PROBE) && $rU == RECORDING_TEST_NUMBER) {
+		route(ANNOUNCEMENT);
+		exit;
+	}
+}
+
+# Recording: the answer, and the "connected" event the supervisor matches against
+# the recordings by Call-ID.
+route[RECORDING_REPLY] {
+	if (!is_method("INVITE") || $rs < 180 || $rs >= 300) {
+		return;
+	}
+	if ($avp(vprec_ok) == 1 && has_body("application/sdp")) {
+		if (!rtpengine_answer(RTPENGINE_FLAGS + " metadata=" + $avp(vprec_meta) + "|route=" + $(avp(vp_route){s.encode.hexa}) + "|centre=" + $(avp(vprec_centre){s.encode.hexa}))) {
+			$avp(vprec_ok) = 0;
+			xlog("L_ERR", "vaktpost: rtpengine did not take the answer for $ci - this call is NOT RECORDED\\n");
+		}
+	}
+	if ($rs >= 200 && $avp(vprec_initial) == 1 && $avp(vprec_connected) != 1) {
+		$avp(vprec_connected) = 1;
+		$var(probe) = 0;
+		if (isflagset(FLT_PROBE)) {
+			$var(probe) = 1;
+		}
+		# Fields are hex with an "x" in front, so an empty value still takes its place.
+		# The tags let the supervisor play the recording notice to the caller (audiolog/notice.ts).
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} connected $TV(Sn) x$(ci{s.encode.hexa}) x$avp(vprec_caller) x$avp(vprec_called) x$(avp(vp_route){s.encode.hexa}) x$(avp(vprec_centre){s.encode.hexa}) $avp(vprec_ok) $var(probe) x$(ft{s.encode.hexa}) x$(tt{s.encode.hexa})");
+	}
+}
+
+# Recording in the dialog: a re-INVITE keeps the media on rtpengine (else it would
+# slip to end-to-end and the rest of the call would go unrecorded), BYE ends it.
+route[RECORDING_IN_DIALOG] {
+	if (is_method("BYE")) {
+		rtpengine_delete();
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ended $TV(Sn) x$(ci{s.encode.hexa})");
+	} else if (is_method("INVITE") && has_body("application/sdp")) {
+		rtpengine_offer(RTPENGINE_FLAGS + " record-call=yes");
+		t_on_reply("RECORDING_REINVITE_REPLY");
+	} else if (is_method("ACK") && has_body("application/sdp")) {
+		rtpengine_answer(RTPENGINE_FLAGS);
+	}
+}
+
+onreply_route[RECORDING_REINVITE_REPLY] {
+	if ($rs >= 180 && $rs < 300 && has_body("application/sdp")) {
+		rtpengine_answer(RTPENGINE_FLAGS);
+	}
+}
+#!endif
+`,
+  };
 }
