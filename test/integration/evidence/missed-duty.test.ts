@@ -81,7 +81,9 @@ t.test('a duty missed while the box was off is reported after restart', async (t
       const lastPre = Math.max(...rs.filter((r) => r.trigger === 'schedule' && (r.scheduledFor ?? 0) <= killedAt).map((r) => r.scheduledFor as number));
       const expected = [];
       for (let s = lastPre + EVERY; s < (firstPost.scheduledFor as number); s += EVERY) expected.push(s);
-      return expected.every((s) => missedSlots.includes(s)) ? { rs, lastPre, firstPost: firstPost.scheduledFor as number, expected } : null;
+      // …and until each catch-up has finished (a run is recorded when it starts).
+      const caughtUpDone = expected.every((s) => rs.some((r) => r.trigger === 'catch-up' && r.scheduledFor === s && r.outcome && r.outcome !== 'running'));
+      return expected.every((s) => missedSlots.includes(s)) && caughtUpDone ? { rs, lastPre, firstPost: firstPost.scheduledFor as number, expected } : null;
     },
     { timeoutMs: 30_000, intervalMs: 250, what: 'the missed slots to be logged after the restart' },
   );
