@@ -89,8 +89,6 @@ function parseCookieHeader(header: string | undefined): Record<string, string> {
   return out;
 }
 
-export { badRequest, requireRole };
-
 export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}) });
   await app.register(cookie);
