@@ -2,6 +2,7 @@
  * Small shared helpers for tests. Waiting is done by awaiting an event or by
  * polling a condition against a deadline — never by a bare fixed sleep.
  */
+import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -27,8 +28,8 @@ export async function waitFor<T>(probe: () => T | Promise<T>, opts: { timeoutMs:
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+/** A port the kernel offers for a TCP listener right now (it may be busy for UDP). */
+function tcpEphemeralPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -41,6 +42,36 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       } else reject(new Error('no port'));
     });
   });
+}
+
+function udpFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', () => {
+      sock.close();
+      resolve(false);
+    });
+    sock.bind(port, host, () => sock.close(() => resolve(true)));
+  });
+}
+
+/** Ports this test process has handed out: never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago on 127.0.0.1 for TCP AND UDP (SIP, RTP and
+ * the events socket are UDP: a TCP-only check once handed SIPp a port a UDP
+ * socket held — "Unable to bind main socket"), and not handed out before by
+ * this process (the kernel readily offers a just-closed port again).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await tcpEphemeralPort(host);
+    if (handedOut.has(port) || !(await udpFree(port, host))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no port free for both TCP and UDP after 100 tries');
 }
 
 /** A scratch directory that is removed by the returned cleanup. */

@@ -26,8 +26,16 @@ const idParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9-]{8,64}$/, '
 const reasonText = z.string().trim().max(500);
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** Started before / at or after (ms since the epoch). */
   before: z.coerce.number().int().positive().optional(),
+  since: z.coerce.number().int().nonnegative().optional(),
   callId: z.string().max(256).optional(),
+  /** Part of the caller's number: digits, optionally with a leading +. */
+  caller: z
+    .string()
+    .trim()
+    .regex(/^\+?[0-9]{2,32}$/, 'digits of the caller number, e.g. 90012345 or +4790012345')
+    .optional(),
   reason: reasonText.optional(),
 });
 const audioQuery = z.strictObject({ reason: reasonText.optional() });
@@ -68,16 +76,23 @@ export function registerAudiologRoutes(app: FastifyInstance, d: AudiologRouteDep
       backlog: d.audiolog.backlog(),
       calls: d.audiolog.audit.counts(3_600_000),
       testCall: d.audiolog.testCall?.last ?? null,
+      // What the UI needs to offer search and playback (who may, and how long a reason must be).
+      access: { listenRole: d.access.listenRole, exportRole: d.access.exportRole, minReasonLength: d.access.minReasonLength },
     };
   });
 
   app.get('/api/audiolog/recordings', { preHandler: listen }, async (req, reply) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return badRequest(reply, q.error);
+    if (q.data.since !== undefined && q.data.before !== undefined && q.data.since >= q.data.before) {
+      return reply.code(400).send({ error: 'since must be before "before" (fra må være før til)' });
+    }
     const rows = access.list(accessor(req), q.data.reason, {
       limit: q.data.limit,
       ...(q.data.before !== undefined ? { before: q.data.before } : {}),
+      ...(q.data.since !== undefined ? { since: q.data.since } : {}),
       ...(q.data.callId ? { callId: q.data.callId } : {}),
+      ...(q.data.caller ? { caller: q.data.caller } : {}),
     });
     return { recordings: rows.map(({ summary, source, ...r }) => ({ ...r, capturedMs: summary.capturedMs, reasons: summary.reasons })) };
   });

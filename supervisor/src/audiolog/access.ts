@@ -123,9 +123,16 @@ export class AudiologAccess {
   }
 
   /** Listing shows caller numbers: logged too (a reason is asked for, not required). */
-  list(who: Accessor, reason: string | undefined, opts: { limit: number; before?: number; callId?: string }): RecordingRow[] {
+  list(who: Accessor, reason: string | undefined, opts: { limit: number; before?: number; since?: number; callId?: string; caller?: string }): RecordingRow[] {
     const rows = this.d.audiolog.store.recordings(opts);
-    this.log('list', who, (reason ?? '').trim() || '(no reason given)', [], { count: rows.length, ...(opts.callId ? { callId: opts.callId } : {}) });
+    // The search itself is part of the access record: which caller and period were looked for.
+    const searched = {
+      ...(opts.callId ? { callId: opts.callId } : {}),
+      ...(opts.caller ? { caller: opts.caller } : {}),
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
+      ...(opts.before !== undefined ? { before: opts.before } : {}),
+    };
+    this.log('list', who, (reason ?? '').trim() || '(no reason given)', [], { count: rows.length, ...searched });
     return rows;
   }
 

@@ -239,15 +239,26 @@ export class AudiologStore {
     return (this.db.prepare('SELECT * FROM audiolog_recordings WHERE call_id = ? ORDER BY started_at').all(callId) as RecordingRaw[]).map(toRecording);
   }
 
-  /** Newest first. */
-  recordings(opts: { limit: number; before?: number; since?: number; callId?: string; includeDeleted?: boolean }): RecordingRow[] {
+  /**
+   * Newest first. `caller` matches anywhere in the caller number (a technician
+   * searching "90012345" finds "+4790012345"); it must hold no LIKE wildcards.
+   */
+  recordings(opts: { limit: number; before?: number; since?: number; callId?: string; caller?: string; includeDeleted?: boolean }): RecordingRow[] {
     const where = ['started_at < @before'];
     if (opts.since !== undefined) where.push('started_at >= @since');
     if (opts.callId) where.push('call_id = @callId');
+    if (opts.caller) {
+      if (/[%_\\]/.test(opts.caller)) throw new Error(`caller filter must not contain LIKE wildcards: ${opts.caller}`);
+      where.push("caller LIKE '%' || @caller || '%'");
+    }
     if (!opts.includeDeleted) where.push('deleted_at IS NULL');
-    const rows = this.db
-      .prepare(`SELECT * FROM audiolog_recordings WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT @limit`)
-      .all({ before: opts.before ?? Number.MAX_SAFE_INTEGER, since: opts.since, callId: opts.callId, limit: opts.limit }) as RecordingRaw[];
+    const rows = this.db.prepare(`SELECT * FROM audiolog_recordings WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT @limit`).all({
+      before: opts.before ?? Number.MAX_SAFE_INTEGER,
+      since: opts.since,
+      callId: opts.callId,
+      caller: opts.caller,
+      limit: opts.limit,
+    }) as RecordingRaw[];
     return rows.map(toRecording);
   }
 

@@ -84,3 +84,18 @@ t.test('calls: first word wins; verdicts', async (t) => {
   t.equal(store.entriesOfKind('unrecorded', { limit: 5 }).length, 1, 'the gap is chained');
   t.equal(store.calls({ limit: 10, states: ['missing'], decidedSince: 0 }).length, 1);
 });
+
+t.test('search: by caller (anywhere in the number) and by time, newest first', async (t) => {
+  const store = new AudiologStore(openDb(':memory:'));
+  const at = (id: string, caller: string, startedAt: number): RecordingInput => ({ ...rec(id, `s-${id}`), caller, startedAt, endedAt: startedAt + 1000 });
+  store.insertRecording(at('a', '+4790012345', 1_000), {}, 1);
+  store.insertRecording(at('b', '4790012345', 2_000), {}, 2);
+  store.insertRecording(at('c', '4722334455', 3_000), {}, 3);
+  const ids = (o: Parameters<AudiologStore['recordings']>[0]) => store.recordings(o).map((r) => r.id);
+  t.same(ids({ limit: 10, caller: '90012345' }), ['b', 'a'], 'part of the number finds both forms, newest first');
+  t.same(ids({ limit: 10, caller: '+4790012345' }), ['a'], 'with the + only the E.164 form');
+  t.same(ids({ limit: 10, since: 2_000 }), ['c', 'b'], 'since is inclusive');
+  t.same(ids({ limit: 10, since: 1_500, before: 3_000 }), ['b'], 'before is exclusive');
+  t.same(ids({ limit: 10, caller: '4722', before: 3_000 }), [], 'caller and time together');
+  t.throws(() => store.recordings({ limit: 10, caller: '4%' }), /LIKE wildcards/, 'a wildcard never reaches SQL');
+});

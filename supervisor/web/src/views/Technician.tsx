@@ -39,7 +39,7 @@ export function TechnicianView({ live, conn, section, user }: { live: LiveState;
         {section === 'events' ? <EventLog live={live} /> : null}
         {section === 'deviations' ? <Deviations live={live} conn={conn} /> : null}
         {section === 'actions' ? <Actions live={live} key={user.username} /> : null}
-        {section === 'audio' ? <AudioLog /> : null}
+        {section === 'audio' ? <AudioLog user={user} key={user.username} /> : null}
       </section>
     </div>
   );

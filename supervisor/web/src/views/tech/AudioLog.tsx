@@ -1,10 +1,275 @@
-/** The audio log (lydlogg): search by time and caller, play with a stated reason — once the API exists. */
-import { t } from '../../i18n.js';
+/**
+ * The audio log (lydlogg): search recordings by time and caller, play one with a
+ * stated reason. Recordings are patient record: the server refuses playback without
+ * a reason and writes every search and playback to the hash-chained access log (who,
+ * when, which, why) before a byte is served. The reason goes in a POST body (not in
+ * a URL that proxies and histories keep); the WAV is played from a blob: URL and
+ * dropped when another one is played or the page is left.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api } from '../../api.js';
+import { fmtDateTime, fmtDuration } from '../../format.js';
+import { type MsgKey, t } from '../../i18n.js';
+import type { Role, User } from '../../wire.js';
 
-export function AudioLog() {
+/** Mirrors GET /api/audiolog/recordings (supervisor/src/api/audiologRoutes.ts), fields shown here only. */
+interface Recording {
+  id: string;
+  kind: 'call' | 'test';
+  status: 'complete' | 'incomplete' | 'no-audio';
+  startedAt: number;
+  endedAt: number | null;
+  caller: string | null;
+  called: string | null;
+  route: string | null;
+  centre: string | null;
+  audioMs: number;
+  held: boolean;
+  holdCase: string | null;
+}
+
+interface AudiologStatus {
+  recordings: number;
+  access: { listenRole: Role; exportRole: Role; minReasonLength: number };
+}
+
+interface Search {
+  since: string;
+  until: string;
+  caller: string;
+}
+
+interface Playing {
+  id: string;
+  url: string;
+  accessSeq: string | null;
+  reason: string;
+}
+
+const RANK: Record<Role, number> = { operator: 0, technician: 1, admin: 2 };
+const PAGE = 100;
+
+function query(s: Search, reason: string): string {
+  const q = new URLSearchParams({ limit: String(PAGE) });
+  if (s.since) q.set('since', String(new Date(s.since).getTime()));
+  if (s.until) q.set('before', String(new Date(s.until).getTime()));
+  if (s.caller.trim()) q.set('caller', s.caller.replace(/[\s-]/g, ''));
+  if (reason.trim()) q.set('reason', reason.trim());
+  return `/api/audiolog/recordings?${q}`;
+}
+
+const errText = (e: unknown) => (e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
+
+export function AudioLog({ user }: { user: User }) {
+  // undefined: loading; null: this box has no audio log (the API answers 404).
+  const [status, setStatus] = useState<AudiologStatus | null | undefined>(undefined);
+  const [draft, setDraft] = useState<Search>({ since: '', until: '', caller: '' });
+  const [rows, setRows] = useState<Recording[] | null>(null);
+  const [reason, setReason] = useState('');
+  const [playing, setPlaying] = useState<Playing | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string | null>(null);
+  const urlRef = useRef<string | null>(null);
+
+  useEffect(() => {
+    api<AudiologStatus>('GET', '/api/audiolog/status')
+      .then(setStatus)
+      .catch((e) => (e instanceof ApiError && e.status === 404 ? setStatus(null) : setErr(errText(e))));
+    // The blob holds call audio: let it go with the page.
+    return () => {
+      if (urlRef.current) URL.revokeObjectURL(urlRef.current);
+    };
+  }, []);
+
+  if (status === undefined) return err ? <ErrorLine text={err} /> : <p class="muted">{t('audio.loading')}</p>;
+  if (status === null) {
+    return (
+      <section class="card" data-testid="audio">
+        <p>{t('audio.unavailable')}</p>
+      </section>
+    );
+  }
+  const { listenRole, minReasonLength } = status.access;
+  if (RANK[user.role] < RANK[listenRole]) {
+    return (
+      <section class="card" data-testid="audio">
+        <p data-testid="audio-denied">{t('audio.denied', { role: t(`role.${listenRole}` as MsgKey) })}</p>
+      </section>
+    );
+  }
+
+  const reasonOk = reason.trim().length >= minReasonLength;
+
+  const search = async (e: Event) => {
+    e.preventDefault();
+    if (draft.since && draft.until && new Date(draft.since) >= new Date(draft.until)) {
+      setErr(t('audio.badRange'));
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await api<{ recordings: Recording[] }>('GET', query(draft, reason));
+      setRows(r.recordings);
+      setErr(null);
+    } catch (e2) {
+      setErr(errText(e2));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const play = async (rec: Recording) => {
+    setBusy(true);
+    setErr(null);
+    try {
+      const res = await fetch(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-vaktpost-csrf': '1' },
+        body: JSON.stringify({ reason: reason.trim() }),
+        credentials: 'same-origin',
+      });
+      if (!res.ok) {
+        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`, body);
+      }
+      const blob = await res.blob();
+      if (urlRef.current) URL.revokeObjectURL(urlRef.current);
+      const url = URL.createObjectURL(blob);
+      urlRef.current = url;
+      setPlaying({ id: rec.id, url, accessSeq: res.headers.get('x-vaktpost-access-seq'), reason: reason.trim() });
+    } catch (e2) {
+      setErr(errText(e2));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const set = (k: keyof Search) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value });
   return (
-    <section class="card" data-testid="audio">
-      <p>{t('audio.unavailable')}</p>
-    </section>
+    <div class="audiolog" data-testid="audio">
+      <p class="muted">{t('audio.intro', { n: status.recordings })}</p>
+      <form class="filters" onSubmit={search} data-testid="audio-search">
+        <fieldset>
+          <legend>{t('audio.search')}</legend>
+          <label>
+            {t('ev.since')} <input type="datetime-local" value={draft.since} onInput={set('since')} data-testid="audio-since" />
+          </label>
+          <label>
+            {t('ev.until')} <input type="datetime-local" value={draft.until} onInput={set('until')} data-testid="audio-until" />
+          </label>
+          <label>
+            {t('audio.caller')}{' '}
+            <input
+              value={draft.caller}
+              onInput={set('caller')}
+              inputMode="tel"
+              pattern="\+?[0-9 \-]{2,40}"
+              placeholder="90012345"
+              size={14}
+              data-testid="audio-caller"
+            />
+          </label>
+          <button type="submit" class="btn btn-primary" disabled={busy}>
+            {t('audio.find')}
+          </button>
+        </fieldset>
+        <label class="reason">
+          {t('audio.reason', { n: minReasonLength })}{' '}
+          <input
+            value={reason}
+            maxLength={500}
+            size={40}
+            placeholder={t('audio.reasonExample')}
+            onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+            aria-describedby="audio-reason-hint"
+            data-testid="audio-reason"
+          />
+        </label>
+        <p id="audio-reason-hint" class="muted">
+          {t('audio.reasonHint')}
+        </p>
+      </form>
+      {err ? <ErrorLine text={err} /> : null}
+      {playing ? (
+        <section class="card" aria-labelledby="audio-playing-h" data-testid="audio-player" data-id={playing.id}>
+          <h3 id="audio-playing-h">{t('audio.playing', { id: playing.id })}</h3>
+          {/* biome-ignore lint/a11y/useMediaCaption: call recordings have no transcript to caption */}
+          <audio controls autoPlay src={playing.url} data-testid="audio-element" />
+          <p class="muted" data-testid="audio-logged">
+            {t('audio.logged', { user: user.username, seq: playing.accessSeq ?? '?', reason: playing.reason })}
+          </p>
+        </section>
+      ) : null}
+      {rows ? (
+        <>
+          <p class="muted" aria-live="polite" data-testid="audio-count">
+            {t('audio.count', { n: rows.length })}
+          </p>
+          <div class="table-wrap">
+            <table data-testid="audio-results">
+              <thead>
+                <tr>
+                  <th scope="col">{t('ev.time')}</th>
+                  <th scope="col">{t('audio.caller')}</th>
+                  <th scope="col">{t('audio.called')}</th>
+                  <th scope="col">{t('audio.length')}</th>
+                  <th scope="col">{t('audio.answeredBy')}</th>
+                  <th scope="col">{t('acc.state')}</th>
+                  <th scope="col">
+                    <span class="sr-only">{t('audio.play')}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.length === 0 ? (
+                  <tr>
+                    <td colSpan={7}>{t('audio.none')}</td>
+                  </tr>
+                ) : (
+                  rows.map((r) => (
+                    <tr key={r.id} data-testid="audio-row" data-id={r.id}>
+                      <td class="nowrap">{fmtDateTime(r.startedAt)}</td>
+                      <td class="mono">{r.kind === 'test' ? t('audio.testCall') : (r.caller ?? '—')}</td>
+                      <td class="mono">{r.called ?? '—'}</td>
+                      <td class="nowrap">{fmtDuration(r.audioMs)}</td>
+                      <td>{r.centre ?? r.route ?? '—'}</td>
+                      <td>
+                        {t(`audio.status.${r.status}` as MsgKey)}
+                        {r.held ? ` · ${t('audio.held', { case: r.holdCase ?? '' })}` : ''}
+                      </td>
+                      <td>
+                        <button
+                          type="button"
+                          class="btn btn-small"
+                          disabled={busy || !reasonOk || r.status === 'no-audio'}
+                          title={reasonOk ? undefined : t('audio.needReason', { n: minReasonLength })}
+                          onClick={() => play(r)}
+                          data-testid="audio-play"
+                        >
+                          {t('audio.play')}
+                        </button>
+                      </td>
+                    </tr>
+                  ))
+                )}
+              </tbody>
+            </table>
+          </div>
+          {!reasonOk && rows.length > 0 ? (
+            <p class="muted" data-testid="audio-need-reason">
+              {t('audio.needReason', { n: minReasonLength })}
+            </p>
+          ) : null}
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function ErrorLine({ text }: { text: string }) {
+  return (
+    <p class="form-error" role="alert" data-testid="audio-error">
+      {text}
+    </p>
   );
 }
