@@ -33,6 +33,12 @@ export const simStateSchema = z.strictObject({
   centres: z.strictObject({ local: z.boolean(), backup: z.boolean(), trunk: z.boolean() }),
   recorder: z.strictObject({ running: z.boolean(), diskFreePct: z.number().min(0).max(100) }),
   router: z.strictObject({ running: z.boolean() }),
+  /** The box's own resources (the system monitor reads them through SimSystemProbe). */
+  system: z.strictObject({
+    cpuTempC: z.number().min(-40).max(150).nullable(),
+    memoryUsedPct: z.number().min(0).max(100),
+    diskUsedPct: z.number().min(0).max(100),
+  }),
   shuttingDown: z.boolean(),
 });
 export type SimState = z.infer<typeof simStateSchema>;
@@ -46,6 +52,7 @@ export const simPatchSchema = z.strictObject({
   centres: simStateSchema.shape.centres.partial().optional(),
   recorder: simStateSchema.shape.recorder.partial().optional(),
   router: simStateSchema.shape.router.partial().optional(),
+  system: simStateSchema.shape.system.partial().optional(),
   shuttingDown: z.boolean().optional(),
 });
 export type SimPatch = z.infer<typeof simPatchSchema>;
@@ -67,6 +74,8 @@ export const SIM_FAULTS = {
   'recorder-down': { recorder: { running: false } },
   'recorder-up': { recorder: { running: true } },
   'router-restart': { router: { running: true } },
+  'disk-full': { system: { diskUsedPct: 97 } },
+  'disk-ok': { system: { diskUsedPct: 41 } },
 } as const satisfies Record<string, unknown>;
 export type SimFault = keyof typeof SIM_FAULTS;
 
@@ -79,6 +88,7 @@ export function defaultSimState(upsNames: readonly string[], linkNames: readonly
     centres: { local: true, backup: true, trunk: true },
     recorder: { running: true, diskFreePct: 71 },
     router: { running: true },
+    system: { cpuTempC: 47, memoryUsedPct: 38, diskUsedPct: 41 },
     shuttingDown: false,
   };
 }
@@ -118,6 +128,7 @@ export class SimBox extends EventEmitter<{ change: [SimState] }> {
     if (patch.clock) next.clock = { ...next.clock, ...patch.clock };
     if (patch.centres) next.centres = { ...next.centres, ...patch.centres };
     if (patch.recorder) next.recorder = { ...next.recorder, ...patch.recorder };
+    if (patch.system) next.system = { ...next.system, ...patch.system };
     if (patch.shuttingDown !== undefined) next.shuttingDown = patch.shuttingDown;
     if (patch.router) {
       // A router (re)start forgets its runtime state, like Kamailio resetting dispatcher states.

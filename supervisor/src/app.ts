@@ -22,6 +22,9 @@ import type { Subsystem } from './core/signal.js';
 import type { Logger } from './log.js';
 import { type Clock, type Monitor, systemClock } from './monitors/monitor.js';
 import { SimMonitor } from './monitors/simMonitor.js';
+import { SystemMonitor } from './monitors/systemMonitor.js';
+import { HostSystemProbe } from '../../hardware/system/systemProbe.js';
+import { SimSystemProbe } from '../../hardware/sim/simSystem.js';
 import { createTimeMonitors } from './monitors/timeMonitors.js';
 import { SimTimeSource } from '../../hardware/sim/simTime.js';
 import { SimUpsReader } from '../../hardware/sim/simUps.js';
@@ -146,6 +149,21 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       monitored.push('wan', 'centres');
     }
   }
+
+  // The box's own CPU temperature, memory and disks (simulated on the simulated box,
+  // so a demo can fill its disk). Default disks: the data dir and /.
+  monitors.push(
+    new SystemMonitor({
+      probe: sim ? new SimSystemProbe(sim) : new HostSystemProbe(),
+      cfg: cfg.system,
+      disks: cfg.system.disks ?? [
+        { name: 'data', path: cfg.box.dataDir },
+        { name: 'root', path: '/' },
+      ],
+      clock,
+      log,
+    }),
+  );
 
   // Calls: Kamailio's dispatcher follows the route (on the simulated box too, when a
   // real Kamailio is configured, e.g. for demos and the call tests).

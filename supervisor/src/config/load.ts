@@ -116,6 +116,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return `expected ${issue.origin === 'array' ? 'at most' : '≤'} ${String(issue.maximum)}${issue.origin === 'array' ? ' entries' : ''}, found ${found(input)}`;
     case 'invalid_format':
+      // A pattern with its own message ("expected an absolute path …") says it better than the regex.
+      if (issue.format === 'regex' && !issue.message.startsWith('Invalid string')) return `${issue.message}, found ${found(input)}`;
+      if (issue.format === 'regex') return `expected text matching ${String((issue as { pattern?: unknown }).pattern)}, found ${found(input)}`;
       return `expected a valid ${issue.format}, found ${found(input)}`;
     default:
       return `${issue.message}, found ${found(input)}`;

@@ -10,6 +10,7 @@ import { callsSchema } from './calls.js';
 import { evidenceSchema } from './evidence.js';
 import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
+import { systemSchema } from './system.js';
 import { timeConfigSchema } from './time.js';
 import { wanConfigSchema } from './wan.js';
 import { UpstreamConfigSchema } from './upstream.js';
@@ -85,6 +86,8 @@ export const configSchema = z
     time: timeConfigSchema.prefault({}),
     /** The carrier's / hosted PBX's reroute webhook and the heartbeat that proves the box is alive. */
     upstream: UpstreamConfigSchema.prefault({}),
+    /** The box itself: CPU temperature, memory and disk space (alarms; not a failover trigger by default). */
+    system: systemSchema.prefault({}),
   })
   .refine((c) => !c.audiolog?.enabled || c.calls?.recording.enabled === true, {
     path: ['audiolog'],

@@ -1,0 +1,116 @@
+/**
+ * The box's own CPU temperature, memory and disks as `system.*` signals. Reads are
+ * never overlapped (a slow statfs on a hung NFS mount must not pile up); a read
+ * that throws becomes an `unknown` signal with its cause. On a machine with no
+ * temperature sensor (most VMs) the first read finds none: the temperature is then
+ * not monitored at all — said once in the log — rather than reported as a
+ * permanent "unknown" that would teach people to ignore the system subsystem.
+ */
+import type { SystemProbe } from '../../../hardware/system/systemProbe.js';
+import type { SystemConfig } from '../config/system.js';
+import { type Reading, type SystemReadings, systemSignals } from '../core/systemSignals.js';
+import type { Logger } from '../log.js';
+import type { Clock, Monitor, SignalSink } from './monitor.js';
+
+export interface SystemMonitorDeps {
+  probe: SystemProbe;
+  cfg: SystemConfig;
+  /** The filesystems to watch (config `system.disks`, or the defaults app.ts derives). */
+  disks: Array<{ name: string; path: string }>;
+  clock: Clock;
+  log: Logger;
+}
+
+async function attempt<T>(f: () => Promise<T>): Promise<Reading<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export class SystemMonitor implements Monitor {
+  readonly name = 'system';
+  private timers: NodeJS.Timeout[] = [];
+  private busy = { fast: false, temp: false };
+  private stopped = false;
+  /** null: not yet known; false: this machine has no sensor. */
+  private hasTempSensor: boolean | null = null;
+
+  constructor(private readonly d: SystemMonitorDeps) {}
+
+  private rules() {
+    return { cpuTemp: this.d.cfg.cpuTemp, memoryPct: this.d.cfg.memoryPct, diskPct: this.d.cfg.diskPct };
+  }
+
+  private ttl() {
+    return { fast: this.d.cfg.pollMs * 3, cpuTemp: this.d.cfg.cpuTemp.pollMs * 3 };
+  }
+
+  /** One round of memory and disks. */
+  async readFast(emit: SignalSink): Promise<void> {
+    if (this.busy.fast || this.stopped) return;
+    this.busy.fast = true;
+    try {
+      const r: SystemReadings = {
+        memory: await attempt(() => this.d.probe.memory()),
+        disks: await Promise.all(this.d.disks.map(async (x) => ({ ...x, reading: await attempt(() => this.d.probe.disk(x.path)) }))),
+      };
+      if (!this.stopped) for (const s of systemSignals(r, this.rules(), this.d.clock.now(), this.ttl())) emit(s);
+    } finally {
+      this.busy.fast = false;
+    }
+  }
+
+  /** One temperature reading (none once the machine is known to have no sensor). */
+  async readTemp(emit: SignalSink): Promise<void> {
+    if (this.busy.temp || this.stopped || this.hasTempSensor === false) return;
+    this.busy.temp = true;
+    try {
+      const t = await attempt(() => this.d.probe.cpuTemperatureC());
+      if (t.ok && t.value === null) {
+        if (this.hasTempSensor === null) {
+          this.hasTempSensor = false;
+          this.d.log.info('no CPU temperature sensor on this machine: system.cpuTemp is not monitored (ingen temperaturføler)');
+          return;
+        }
+        // A sensor that was there and is gone: that is unknown, not "fine".
+        if (!this.stopped)
+          for (const s of systemSignals(
+            { cpuTempC: { ok: false, error: 'the sensor stopped reporting' }, disks: [] },
+            this.rules(),
+            this.d.clock.now(),
+            this.ttl(),
+          ))
+            emit(s);
+        return;
+      }
+      if (t.ok) this.hasTempSensor = true;
+      const reading: Reading<number> = t.ok ? { ok: true, value: t.value as number } : t;
+      if (!this.stopped) for (const s of systemSignals({ cpuTempC: reading, disks: [] }, this.rules(), this.d.clock.now(), this.ttl())) emit(s);
+    } finally {
+      this.busy.temp = false;
+    }
+  }
+
+  /** Whether the CPU temperature is monitored (null until the first reading). */
+  get temperatureMonitored(): boolean | null {
+    return this.hasTempSensor;
+  }
+
+  async start(emit: SignalSink): Promise<void> {
+    this.stopped = false;
+    await Promise.all([this.readFast(emit), this.readTemp(emit)]);
+    const fast = setInterval(() => void this.readFast(emit), this.d.cfg.pollMs);
+    const temp = setInterval(() => void this.readTemp(emit), this.d.cfg.cpuTemp.pollMs);
+    fast.unref();
+    temp.unref();
+    this.timers.push(fast, temp);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+}
