@@ -17,7 +17,7 @@ import t from 'tap';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
 import { startSupervisor } from '../helpers/supervisorProcess.js';
 import { freePort, scratchDir, waitFor } from '../helpers/util.js';
-import { axeViolations, ensureUiBuilt, login, openBrowser } from './helpers/browser.js';
+import { axeViolations, ensureUiBuilt, login, openBrowser, ROOT } from './helpers/browser.js';
 
 const ADMIN_PW = 'e2e-admin-password-2';
 const TECH = { username: 'tora', password: 'e2e-technician-pass-1' };
@@ -197,6 +197,11 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
       `the browser decoded ${seconds.toFixed(2)} s of audio (recording: ${((first?.audioMs ?? 0) / 1000).toFixed(2)} s)`,
     );
     t.match(await page.getByTestId('audio-logged').textContent(), /admin.*Klagesak 2026-114/, 'the page says the access was logged');
+    // README screenshot (VAKTPOST_SCREENSHOTS=1 npx tap test/e2e/audiolog.test.ts): real recordings, real playback.
+    if (process.env.VAKTPOST_SCREENSHOTS) {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.screenshot({ path: path.join(ROOT, 'docs/screenshots/technician-audiolog.png'), fullPage: true });
+    }
 
     const log = (await sup.api<{ access: AccessEntry[] }>('GET', '/api/audiolog/access?limit=50')).json.access;
     const listen = log.find((e) => e.action === 'listen');

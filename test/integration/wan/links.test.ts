@@ -153,6 +153,8 @@ t.test('a 300 ms-RTT link is slow, not down: timeouts follow the RTT', async (t)
 t.test('the `ip monitor` subprocess is restarted when it dies, and carrier loss is still instant', async (t) => {
   const { stdout } = await ip(undefined, 'netns', 'pids', bed.ns.box);
   let killed: number | undefined;
+  // Taken before the kill: the monitor may report the exit while this loop still reads /proc.
+  const since = Date.now();
   for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (cmd.split('\0').join(' ').trim() === 'ip -o monitor link') {
@@ -161,11 +163,14 @@ t.test('the `ip monitor` subprocess is restarted when it dies, and carrier loss 
     }
   }
   t.ok(killed, 'found the monitor subprocess');
-  const since = Date.now();
-  await mon.waitFor((s) => s.key === 'wan.wan1.link' && /exited/.test(s.detail ?? ''), { timeoutMs: 5000, since, what: 'the fault to be reported' });
-  await mon.waitFor((s) => s.key === 'wan.wan1.link' && s.status === 'ok' && !/monitor link/.test(s.detail ?? ''), {
+  const fault = await mon.waitFor((s) => s.key === 'wan.wan1.link' && /exited/.test(s.detail ?? ''), {
     timeoutMs: 5000,
     since,
+    what: 'the fault to be reported',
+  });
+  await mon.waitFor((s) => s.key === 'wan.wan1.link' && s.status === 'ok' && !/monitor link/.test(s.detail ?? ''), {
+    timeoutMs: 5000,
+    since: fault.t,
     what: 'the fault to clear after the restart',
   });
   const f = await bed.carrierLoss('wan1');
