@@ -232,7 +232,10 @@ export function AudioLog({ user }: { user: User }) {
                       <td class="mono">{r.kind === 'test' ? t('audio.testCall') : (r.caller ?? '—')}</td>
                       <td class="mono">{r.called ?? '—'}</td>
                       <td class="nowrap">{fmtDuration(r.audioMs)}</td>
-                      <td>{r.centre ?? r.route ?? '—'}</td>
+                      <td>
+                        {r.route ?? '—'}
+                        {r.centre ? <span class="muted mono"> {r.centre}</span> : null}
+                      </td>
                       <td>
                         {t(`audio.status.${r.status}` as MsgKey)}
                         {r.held ? ` · ${t('audio.held', { case: r.holdCase ?? '' })}` : ''}
