@@ -11,7 +11,9 @@
  *  - a technician (listenRole admin) is told the page is not theirs; no serious
  *    or critical accessibility violations
  */
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
@@ -19,6 +21,7 @@ import { startSupervisor } from '../helpers/supervisorProcess.js';
 import { freePort, scratchDir, waitFor } from '../helpers/util.js';
 import { axeViolations, ensureUiBuilt, login, openBrowser, ROOT } from './helpers/browser.js';
 
+const run = promisify(execFile);
 const ADMIN_PW = 'e2e-admin-password-2';
 const TECH = { username: 'tora', password: 'e2e-technician-pass-1' };
 const CALLERS = { first: '4790000111', second: '4790000222' } as const;
@@ -216,6 +219,39 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
       events.some((e) => e.actor === 'admin' && e.en.includes(REASON)),
       'the playback is an event with the user and the reason',
     );
+  });
+
+  await t.test('export and legal hold from the page, each with the reason in the access record', async (t) => {
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.getByTestId('audio-export').first().click()]);
+    const file = path.join(dir, 'export.tar');
+    await dl.saveAs(file);
+    const listing = (await run('tar', ['-tf', file])).stdout;
+    t.match(listing, /audio\.wav/, 'the downloaded bundle holds the audio');
+    t.match(listing, /SHA256SUMS|sha256/i, 'and its hashes');
+    t.match(await page.getByTestId('audio-done').textContent(), /Exported .*\.tar/);
+
+    const hold = page.getByTestId('audio-hold').first();
+    t.ok(await hold.isDisabled(), 'no legal hold without a case number');
+    await page.getByTestId('audio-case').fill('Sak 2026-114');
+    await hold.click();
+    await page.getByTestId('audio-row').first().getByText('legal hold Sak 2026-114').waitFor({ timeout: 5000 });
+    t.equal(await hold.textContent(), 'Release hold', 'the row now offers the release');
+
+    const log = (await sup.api<{ access: AccessEntry[] }>('GET', '/api/audiolog/access?limit=50')).json.access;
+    t.match(
+      log.find((e) => e.action === 'export'),
+      { by: 'admin', reason: REASON, recordings: [first?.id] },
+      'the export is chained with its reason',
+    );
+    t.match(
+      log.find((e) => e.action === 'hold'),
+      { by: 'admin', reason: REASON, recordings: [first?.id] },
+      'so is the hold',
+    );
+    const rec = (
+      await sup.api<{ recordings: Array<RecordingRow & { held: boolean; holdCase: string }> }>('GET', `/api/audiolog/recordings?caller=${CALLERS.first}`)
+    ).json.recordings[0];
+    t.match(rec, { held: true, holdCase: 'Sak 2026-114' }, 'and the recording is held in the store');
   });
 
   await t.test('no serious or critical accessibility violations on the audio page', async (t) => {

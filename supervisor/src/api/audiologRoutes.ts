@@ -77,7 +77,7 @@ export function registerAudiologRoutes(app: FastifyInstance, d: AudiologRouteDep
       calls: d.audiolog.audit.counts(3_600_000),
       testCall: d.audiolog.testCall?.last ?? null,
       // What the UI needs to offer search and playback (who may, and how long a reason must be).
-      access: { listenRole: d.access.listenRole, exportRole: d.access.exportRole, minReasonLength: d.access.minReasonLength },
+      access: { listenRole: d.access.listenRole, exportRole: d.access.exportRole, holdRole: d.access.holdRole, minReasonLength: d.access.minReasonLength },
     };
   });
 

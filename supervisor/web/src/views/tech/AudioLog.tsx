@@ -8,6 +8,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../../api.js';
+import { download } from '../../csv.js';
 import { fmtDateTime, fmtDuration } from '../../format.js';
 import { type MsgKey, t } from '../../i18n.js';
 import type { Role, User } from '../../wire.js';
@@ -30,7 +31,7 @@ interface Recording {
 
 interface AudiologStatus {
   recordings: number;
-  access: { listenRole: Role; exportRole: Role; minReasonLength: number };
+  access: { listenRole: Role; exportRole: Role; holdRole: Role; minReasonLength: number };
 }
 
 interface Search {
@@ -60,6 +61,21 @@ function query(s: Search, reason: string): string {
 
 const errText = (e: unknown) => (e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
 
+/** A POST whose answer is a file (audio, an export bundle); the server's refusal as an ApiError. */
+async function postForFile(path: string, body: unknown): Promise<Response> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-vaktpost-csrf': '1' },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  if (!res.ok) {
+    const b = (await res.json().catch(() => ({}))) as { error?: string };
+    throw new ApiError(res.status, b.error ?? `HTTP ${res.status}`, b);
+  }
+  return res;
+}
+
 export function AudioLog({ user }: { user: User }) {
   // undefined: loading; null: this box has no audio log (the API answers 404).
   const [status, setStatus] = useState<AudiologStatus | null | undefined>(undefined);
@@ -69,6 +85,9 @@ export function AudioLog({ user }: { user: User }) {
   const [playing, setPlaying] = useState<Playing | null>(null);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
+  const [caseRef, setCaseRef] = useState('');
+  const [done, setDone] = useState<string | null>(null);
+  const [lastQuery, setLastQuery] = useState<string | null>(null);
   const urlRef = useRef<string | null>(null);
 
   useEffect(() => {
@@ -89,7 +108,9 @@ export function AudioLog({ user }: { user: User }) {
       </section>
     );
   }
-  const { listenRole, minReasonLength } = status.access;
+  const { listenRole, exportRole, holdRole, minReasonLength } = status.access;
+  const mayExport = RANK[user.role] >= RANK[exportRole];
+  const mayHold = RANK[user.role] >= RANK[holdRole];
   if (RANK[user.role] < RANK[listenRole]) {
     return (
       <section class="card" data-testid="audio">
@@ -108,8 +129,10 @@ export function AudioLog({ user }: { user: User }) {
     }
     setBusy(true);
     try {
-      const r = await api<{ recordings: Recording[] }>('GET', query(draft, reason));
+      const q = query(draft, reason);
+      const r = await api<{ recordings: Recording[] }>('GET', q);
       setRows(r.recordings);
+      setLastQuery(q);
       setErr(null);
     } catch (e2) {
       setErr(errText(e2));
@@ -122,21 +145,44 @@ export function AudioLog({ user }: { user: User }) {
     setBusy(true);
     setErr(null);
     try {
-      const res = await fetch(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-vaktpost-csrf': '1' },
-        body: JSON.stringify({ reason: reason.trim() }),
-        credentials: 'same-origin',
-      });
-      if (!res.ok) {
-        const body = (await res.json().catch(() => ({}))) as { error?: string };
-        throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`, body);
-      }
+      const res = await postForFile(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, { reason: reason.trim() });
       const blob = await res.blob();
       if (urlRef.current) URL.revokeObjectURL(urlRef.current);
       const url = URL.createObjectURL(blob);
       urlRef.current = url;
       setPlaying({ id: rec.id, url, accessSeq: res.headers.get('x-vaktpost-access-seq'), reason: reason.trim() });
+    } catch (e2) {
+      setErr(errText(e2));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** The recording, its metadata, hashes and chain proof as a tar (the access is chained first). */
+  const exportOne = async (rec: Recording) => {
+    setBusy(true);
+    setErr(null);
+    try {
+      const res = await postForFile('/api/audiolog/export', { ids: [rec.id], reason: reason.trim() });
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `vaktpost-audiolog-${rec.id}.tar`;
+      download(name, await res.blob());
+      setDone(t('audio.exported', { name }));
+    } catch (e2) {
+      setErr(errText(e2));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** Legal hold (kept past retention for a case) or its release; both chained with the reason. */
+  const hold = async (rec: Recording) => {
+    setBusy(true);
+    setErr(null);
+    try {
+      const path = `/api/audiolog/recordings/${encodeURIComponent(rec.id)}/${rec.held ? 'release' : 'hold'}`;
+      await api('POST', path, rec.held ? { reason: reason.trim() } : { reason: reason.trim(), case: caseRef.trim() });
+      setDone(t(rec.held ? 'audio.released' : 'audio.heldNow', { id: rec.id }));
+      if (lastQuery) setRows((await api<{ recordings: Recording[] }>('GET', lastQuery)).recordings);
     } catch (e2) {
       setErr(errText(e2));
     } finally {
@@ -188,8 +234,26 @@ export function AudioLog({ user }: { user: User }) {
         <p id="audio-reason-hint" class="muted">
           {t('audio.reasonHint')}
         </p>
+        {mayHold ? (
+          <label>
+            {t('audio.case')}{' '}
+            <input
+              value={caseRef}
+              maxLength={100}
+              size={16}
+              placeholder="2026-114"
+              onInput={(e) => setCaseRef((e.target as HTMLInputElement).value)}
+              data-testid="audio-case"
+            />
+          </label>
+        ) : null}
       </form>
       {err ? <ErrorLine text={err} /> : null}
+      {done ? (
+        <p class="muted" role="status" data-testid="audio-done">
+          {done}
+        </p>
+      ) : null}
       {playing ? (
         <section class="card" aria-labelledby="audio-playing-h" data-testid="audio-player" data-id={playing.id}>
           <h3 id="audio-playing-h">{t('audio.playing', { id: playing.id })}</h3>
@@ -216,7 +280,7 @@ export function AudioLog({ user }: { user: User }) {
                   <th scope="col">{t('audio.answeredBy')}</th>
                   <th scope="col">{t('acc.state')}</th>
                   <th scope="col">
-                    <span class="sr-only">{t('audio.play')}</span>
+                    <span class="sr-only">{t('audio.actions')}</span>
                   </th>
                 </tr>
               </thead>
@@ -251,6 +315,23 @@ export function AudioLog({ user }: { user: User }) {
                         >
                           {t('audio.play')}
                         </button>
+                        {mayExport ? (
+                          <button type="button" class="btn btn-small" disabled={busy || !reasonOk} onClick={() => exportOne(r)} data-testid="audio-export">
+                            {t('audio.export')}
+                          </button>
+                        ) : null}
+                        {mayHold ? (
+                          <button
+                            type="button"
+                            class="btn btn-small"
+                            disabled={busy || !reasonOk || (!r.held && !caseRef.trim())}
+                            title={!r.held && !caseRef.trim() ? t('audio.needCase') : undefined}
+                            onClick={() => hold(r)}
+                            data-testid="audio-hold"
+                          >
+                            {r.held ? t('audio.release') : t('audio.hold')}
+                          </button>
+                        ) : null}
                       </td>
                     </tr>
                   ))
