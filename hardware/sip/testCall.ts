@@ -8,92 +8,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeSippExit, startSipp } from './sipp.js';
+import { answeredRoute, callDone, uacScenarioXml } from './uacScenario.js';
 
-export const TEST_CALL_SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<!-- Vaktpost verification call (hardware/sip/testCall.ts). -->
-<scenario name="vaktpost test call">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Vaktpost test" <sip:vaktpost-test@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:vaktpost-test@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Subject: Vaktpost verification call
-      X-Vaktpost-Probe: 1
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=vaktpost 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-
-    ]]>
-  </send>
-
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-
-  <recv response="200" rtd="true" rrs="true">
-    <action>
-      <ereg regexp="[A-Za-z0-9_-]+" search_in="hdr" header="X-Vaktpost-Route:" check_it="false" assign_to="route"/>
-      <log message="route [$route]"/>
-    </action>
-  </recv>
-
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Vaktpost test" <sip:vaktpost-test@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      [routes]
-      Contact: <sip:vaktpost-test@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <pause/>
-
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Vaktpost test" <sip:vaktpost-test@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      [routes]
-      Contact: <sip:vaktpost-test@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <recv response="200" crlf="true">
-    <action>
-      <log message="done"/>
-    </action>
-  </recv>
-</scenario>
-`;
+/** Holds for SIPp's `-d` (TestCallOptions.holdMs); no RTP is sent. */
+export const TEST_CALL_SCENARIO = uacScenarioXml({
+  name: 'Vaktpost verification call',
+  caller: 'vaktpost-test',
+  display: 'Vaktpost test',
+  subject: 'Vaktpost verification call',
+  probe: true,
+});
 
 export interface TestCallOptions {
   /** Kamailio's SIP address as seen from the box (usually 127.0.0.1). */
@@ -143,9 +67,8 @@ export async function runTestCall(o: TestCallOptions): Promise<TestCallResult> {
     const hard = setTimeout(() => void proc.kill(), o.timeoutMs + 3000);
     const r = await proc.done;
     clearTimeout(hard);
-    const routeLine = r.logLines.find((l) => l.startsWith('route '));
-    const answeredBy = routeLine?.slice('route '.length).trim() || undefined;
-    const completed = r.logLines.includes('done');
+    const answeredBy = answeredRoute(r.logLines);
+    const completed = callDone(r.logLines);
     const ok = r.exitCode === 0 && completed;
     const durationMs = performance.now() - t0;
     const codes = Object.entries(r.unexpectedCodes)

@@ -19,7 +19,7 @@ import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { speakUlaw } from '../../hardware/sip/prompt.js';
 import { type SippProcess, type SippResult, startSipp } from '../../hardware/sip/sipp.js';
 import { type KamailioRenderInput, renderKamailio } from '../../supervisor/src/reconcilers/kamailio/render.js';
-import { callIdsFromLog, streamingCallScenarioXml } from '../../supervisor/src/audiolog/testCallScenario.js';
+import { callIdsFromLog, uacScenarioXml } from '../../hardware/sip/uacScenario.js';
 import { OUR_TIMERS } from './kamailio.js';
 import { startAnnouncement, waitSipReady, type UasHandle } from './sipp.js';
 import { makeTestPrompt, type TestPrompt } from './audio/prompt.js';
@@ -354,7 +354,14 @@ export async function startTalkingCalls(t: TeardownHost, lab: Pick<RecordingLab,
   const audioFile = o.audioFile ?? lab.callerSpeech.file;
   await writeFile(
     scenarioFile,
-    streamingCallScenarioXml({ audioFile, caller: o.caller ?? '4791234567', probe: o.probe ?? false, holdMs: o.holdMs ?? lab.callerSpeech.durationMs + 300 }),
+    uacScenarioXml({
+      name: 'Vaktpost streaming caller',
+      caller: o.caller ?? '4791234567',
+      subject: 'Vaktpost streaming call',
+      probe: o.probe ?? false,
+      streamFile: audioFile,
+      holdMs: o.holdMs ?? lab.callerSpeech.durationMs + 300,
+    }),
   );
   const media = await freePort();
   const calls = o.calls ?? 1;

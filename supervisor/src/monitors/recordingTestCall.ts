@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeSippExit, startSipp } from '../../../hardware/sip/sipp.js';
 import { knownAudio } from '../audiolog/g711.js';
-import { callIdsFromLog, streamingCallScenarioXml } from '../audiolog/testCallScenario.js';
+import { callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenario.js';
 import { channelOf, readWavInfo } from '../audiolog/wav.js';
 import type { Signal } from '../core/signal.js';
 import type { RecordingRow } from '../store/audiologStore.js';
@@ -124,7 +124,17 @@ export class RecordingTestCallMonitor implements Monitor {
       const audioFile = path.join(dir, 'known.ulaw');
       await writeFile(audioFile, audio);
       const scenarioFile = path.join(dir, 'uac.xml');
-      await writeFile(scenarioFile, streamingCallScenarioXml({ audioFile, caller: 'vaktpost-test', probe: true, holdMs: this.d.durationMs + 400 }));
+      await writeFile(
+        scenarioFile,
+        uacScenarioXml({
+          name: 'Vaktpost recording test call',
+          caller: 'vaktpost-test',
+          subject: 'Vaktpost recording test call',
+          probe: true,
+          streamFile: audioFile,
+          holdMs: this.d.durationMs + 400,
+        }),
+      );
       const proc = startSipp({
         scenarioFile,
         workDir: dir,

@@ -3,6 +3,7 @@ import t from 'tap';
 import { parseSipUri } from '../../../hardware/sip/uri.js';
 import { announcementScenarioXml } from '../../../hardware/sip/announcement.js';
 import { TEST_CALL_SCENARIO } from '../../../hardware/sip/testCall.js';
+import { answeredRoute, callDone, callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenario.js';
 import { playsPrompt } from '../../helpers/audio/rtpSink.js';
 
 t.test('parseSipUri', async (t) => {
@@ -39,4 +40,27 @@ t.test('playsPrompt: byte-exact, loop-aware', async (t) => {
   bad[500] = (bad[500] as number) ^ 1;
   t.notOk(playsPrompt(bad, prompt), 'one wrong byte is caught');
   t.notOk(playsPrompt(Buffer.alloc(100), prompt), 'too short');
+});
+
+t.test('the one caller scenario: routing test call and streaming caller, and its log lines', async (t) => {
+  t.match(TEST_CALL_SCENARIO, /From: "Vaktpost test" <sip:vaktpost-test@/, 'the routing test call names itself');
+  t.match(TEST_CALL_SCENARIO, /m=audio \[media_port\] RTP\/AVP 0/, 'it offers media but streams none');
+  t.match(TEST_CALL_SCENARIO, /<pause\/>/, "it holds for SIPp's -d");
+  t.notMatch(TEST_CALL_SCENARIO, /rtp_stream/);
+  const streaming = uacScenarioXml({ name: 'x', caller: '+4790000111', subject: 'y', probe: false, streamFile: '/tmp/a.ulaw', holdMs: 1500.4 });
+  t.match(streaming, /<exec rtp_stream="\/tmp\/a\.ulaw,1,0,PCMU\/8000"\/>/, 'streams the file once');
+  t.match(streaming, /m=audio \[rtpstream_audio_port\] RTP\/AVP 0/);
+  t.match(streaming, /<pause milliseconds="1500"\/>/);
+  t.notMatch(streaming, /X-Vaktpost-Probe/, 'no probe header unless asked');
+  t.match(streaming, /From: <sip:\+4790000111@/);
+  t.throws(() => uacScenarioXml({ name: 'x', caller: 'a"b', subject: 'y', probe: false }), /caller/);
+  t.throws(() => uacScenarioXml({ name: 'x', caller: 'a', subject: 'y', probe: false, streamFile: 'rel.ulaw' }), /absolute/);
+  t.throws(() => uacScenarioXml({ name: 'x', caller: 'a', subject: 'y]]><x', probe: false }), /subject/);
+
+  const log = ['callid 1 abc@127.0.0.1', 'answered 1 backup 2026-12-07\t03:50:24.1\t1796616624.1', 'done 1 2026-12-07\t03:50:25.1\t1796616625.1'];
+  t.same([...callIdsFromLog(log)], [[1, 'abc@127.0.0.1']]);
+  t.equal(answeredRoute(log), 'backup');
+  t.equal(answeredRoute(['answered 1  2026-12-07\t03:50:24.1\t1796616624.1']), undefined, 'no X-Vaktpost-Route: no route, not the date');
+  t.ok(callDone(log));
+  t.notOk(callDone(log.slice(0, 2)), 'no BYE answered: not done');
 });
