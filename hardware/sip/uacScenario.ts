@@ -143,13 +143,14 @@ export function callIdsFromLog(lines: readonly string[]): Map<number, string> {
 /** The route Kamailio named for call `n` (`answered <n> <route> …`), or undefined. */
 export function answeredRoute(lines: readonly string[], n = 1): string | undefined {
   for (const l of lines) {
+    // "answered <n>  <time>" (two spaces) when the answer named no route: the capture is empty.
     const m = new RegExp(`^answered ${n} (\\S*)`).exec(l);
-    if (m) return m[1] && !/^\d{4}-/.test(m[1]) ? m[1] : undefined;
+    if (m) return m[1] || undefined;
   }
   return undefined;
 }
 
 /** Whether call `n` ended cleanly (its BYE was answered). */
 export function callDone(lines: readonly string[], n = 1): boolean {
-  return lines.some((l) => l.startsWith(`done ${n} `) || l === `done ${n}`);
+  return lines.some((l) => l.startsWith(`done ${n} `));
 }

@@ -14,11 +14,11 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { writeFileSync } from 'node:fs';
 import t from 'tap';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
+import { writeCallsConfig } from '../helpers/supervisorCallLab.js';
 import { startSupervisor } from '../helpers/supervisorProcess.js';
-import { freePort, scratchDir, waitFor } from '../helpers/util.js';
+import { scratchDir, waitFor } from '../helpers/util.js';
 import { axeViolations, ensureUiBuilt, login, openBrowser, ROOT } from './helpers/browser.js';
 
 const run = promisify(execFile);
@@ -55,36 +55,22 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
   const lab = await startRecordingLab(t);
   const { dir, cleanup } = await scratchDir('e2e-audiolog');
   t.teardown(cleanup);
-  const port = await freePort();
-  const file = path.join(dir, 'vaktpost.yaml');
-  writeFileSync(
-    file,
-    [
-      'box:',
-      '  name: e2e-audiolog',
-      `  dataDir: ${path.join(dir, 'data')}`,
-      '  hardware: simulated',
-      'api:',
-      '  listen: 127.0.0.1',
-      `  port: ${port}`,
-      'policy: { failbackHoldS: 600, holdDownS: 5, tickMs: 100 }',
-      'sim: { reportMs: 200 }',
-      'calls:',
-      `  sip: { address: 127.0.0.1, port: ${lab.kam.sipPort} }`,
-      `  centres: { local: { uris: ["${lab.local.uri}"] }, backup: { uris: ["${lab.backup.uri}"] } }`,
-      `  announcement: { uris: ["${lab.announcement.uri}"] }`,
-      `  rpc: { port: ${lab.kam.rpcPort} }`,
-      '  drill: { enabled: false }',
-      `  callRecords: { enabled: false }`,
+  const { file, port } = await writeCallsConfig(dir, {
+    name: 'e2e-audiolog',
+    kam: lab.kam,
+    centres: { local: lab.local.uri, backup: lab.backup.uri, announcement: lab.announcement.uri },
+    calls: [
+      '  callRecords: { enabled: false }',
       `  recording: { enabled: true, rtpengine: { port: ${lab.rtp.ngPort} }, eventsPort: ${lab.eventsPort}, testNumber: ${lab.testNumber} }`,
+    ],
+    extra: [
       'audiolog:',
       `  archiveDir: ${path.join(dir, 'archive')}`,
       `  rtpengine: { spoolDir: ${lab.rtp.spoolDir} }`,
       '  checks: { pollMs: 500, minFreeMb: 0 }',
       '  testCall: { enabled: false }',
-      '',
-    ].join('\n'),
-  );
+    ],
+  });
   const sup = await startSupervisor(file, port, { VAKTPOST_ADMIN_PASSWORD: ADMIN_PW });
   t.teardown(() => sup.kill('SIGKILL'));
   t.equal((await sup.api('POST', '/api/users', { ...TECH, role: 'technician' })).status, 201, 'a technician account');

@@ -23,34 +23,59 @@ export async function startSupervisorCallLab(t: TeardownHost, timing: { failback
   const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [announcement.uri] });
   const { dir, cleanup } = await scratchDir('sup-calls');
   t.teardown(cleanup);
+  const { file, port } = await writeCallsConfig(dir, {
+    name: 'calls-test',
+    kam,
+    centres: { local: local.uri, backup: backup.uri, announcement: announcement.uri },
+    policy: { failbackHoldS, holdDownS },
+    calls: ['  verify: { optionsTimeoutMs: 1000, testCall: { enabled: true, number: vaktpost-test, timeoutMs: 8000 } }'],
+  });
+  const start = () => startSupervisor(file, port);
+  return { local, backup, announcement, kam, file, start };
+}
+
+/**
+ * A `vaktpost.yaml` for the real supervisor on the simulated box with a real call
+ * path: `calls:` pointing at a running Kamailio and its centres, plus any further
+ * `calls:` lines and top-level sections (the audio log, say).
+ */
+export async function writeCallsConfig(
+  dir: string,
+  o: {
+    name: string;
+    kam: { sipPort: number; rpcPort: number };
+    centres: { local: string; backup: string; announcement: string };
+    policy?: { failbackHoldS?: number; holdDownS?: number };
+    /** More lines inside `calls:` (indented two spaces). */
+    calls?: string[];
+    /** More top-level sections. */
+    extra?: string[];
+  },
+): Promise<{ file: string; port: number }> {
   const port = await freePort();
   const file = path.join(dir, 'vaktpost.yaml');
   writeFileSync(
     file,
     [
       'box:',
-      '  name: calls-test',
+      `  name: ${o.name}`,
       `  dataDir: ${path.join(dir, 'data')}`,
       '  hardware: simulated',
       'api:',
       '  listen: 127.0.0.1',
       `  port: ${port}`,
-      'policy:',
-      `  failbackHoldS: ${failbackHoldS}`,
-      `  holdDownS: ${holdDownS}`,
-      '  tickMs: 100',
-      'sim:',
-      '  reportMs: 200',
+      `policy: { failbackHoldS: ${o.policy?.failbackHoldS ?? 600}, holdDownS: ${o.policy?.holdDownS ?? 5}, tickMs: 100 }`,
+      'sim: { reportMs: 200 }',
       'calls:',
-      '  sip: { address: 127.0.0.1, port: ' + kam.sipPort + ' }',
-      `  centres: { local: { uris: ["${local.uri}"] }, backup: { uris: ["${backup.uri}"] } }`,
-      `  announcement: { uris: ["${announcement.uri}"] }`,
-      `  rpc: { port: ${kam.rpcPort} }`,
-      '  verify: { optionsTimeoutMs: 1000, testCall: { enabled: true, number: vaktpost-test, timeoutMs: 8000 } }',
+      `  sip: { address: 127.0.0.1, port: ${o.kam.sipPort} }`,
+      `  centres: { local: { uris: ["${o.centres.local}"] }, backup: { uris: ["${o.centres.backup}"] } }`,
+      `  announcement: { uris: ["${o.centres.announcement}"] }`,
+      `  rpc: { port: ${o.kam.rpcPort} }`,
       '  drill: { enabled: false }',
+      ...(o.calls ?? []),
+      ...(o.extra ?? []),
       '',
     ].join('\n'),
   );
-  const start = () => startSupervisor(file, port);
-  return { local, backup, announcement, kam, file, start };
+  return { file, port };
 }

@@ -24,20 +24,25 @@ export interface AudiologRouteDeps {
 
 const idParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'a recording id like 20261122T024300Z-e54be67a6ebf') });
 const reasonText = z.string().trim().max(500);
-const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  /** Started before / at or after (ms since the epoch). */
-  before: z.coerce.number().int().positive().optional(),
-  since: z.coerce.number().int().nonnegative().optional(),
-  callId: z.string().max(256).optional(),
-  /** Part of the caller's number: digits, optionally with a leading +. */
-  caller: z
-    .string()
-    .trim()
-    .regex(/^\+?[0-9]{2,32}$/, 'digits of the caller number, e.g. 90012345 or +4790012345')
-    .optional(),
-  reason: reasonText.optional(),
-});
+const listQuery = z
+  .strictObject({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** Started before / at or after (ms since the epoch). */
+    before: z.coerce.number().int().positive().optional(),
+    since: z.coerce.number().int().nonnegative().optional(),
+    callId: z.string().max(256).optional(),
+    /** Part of the caller's number: digits, optionally with a leading +. */
+    caller: z
+      .string()
+      .trim()
+      .regex(/^\+?[0-9]{2,32}$/, 'digits of the caller number, e.g. 90012345 or +4790012345')
+      .optional(),
+    reason: reasonText.optional(),
+  })
+  .refine((q) => q.since === undefined || q.before === undefined || q.since < q.before, {
+    message: 'since must be before "before" (fra må være før til)',
+    path: ['since'],
+  });
 const audioQuery = z.strictObject({ reason: reasonText.optional() });
 const listenBody = z.strictObject({ reason: reasonText.optional() }).optional();
 const exportBody = z.strictObject({ ids: z.array(idParams.shape.id).min(1).max(100), reason: reasonText.optional() });
@@ -84,9 +89,6 @@ export function registerAudiologRoutes(app: FastifyInstance, d: AudiologRouteDep
   app.get('/api/audiolog/recordings', { preHandler: listen }, async (req, reply) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return badRequest(reply, q.error);
-    if (q.data.since !== undefined && q.data.before !== undefined && q.data.since >= q.data.before) {
-      return reply.code(400).send({ error: 'since must be before "before" (fra må være før til)' });
-    }
     const rows = access.list(accessor(req), q.data.reason, {
       limit: q.data.limit,
       ...(q.data.before !== undefined ? { before: q.data.before } : {}),

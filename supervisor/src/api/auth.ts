@@ -8,14 +8,12 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'no
 import { chmodSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Db } from '../store/db.js';
+import type { Role } from './roles.js';
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-export const ROLES = ['operator', 'technician', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-const RANK: Record<Role, number> = { operator: 0, technician: 1, admin: 2 };
-export const hasRole = (have: Role, need: Role) => RANK[have] >= RANK[need];
+export { hasRole, ROLES, type Role } from './roles.js';
 
 export interface User {
   id: number;

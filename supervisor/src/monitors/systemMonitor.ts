@@ -8,7 +8,7 @@
  */
 import type { SystemProbe } from '../../../hardware/system/systemProbe.js';
 import type { SystemConfig } from '../config/system.js';
-import { type Reading, type SystemReadings, systemSignals } from '../core/systemSignals.js';
+import { type Reading, type SystemReadings, type SystemRules, systemSignals } from '../core/systemSignals.js';
 import type { Logger } from '../log.js';
 import type { Clock, Monitor, SignalSink } from './monitor.js';
 
@@ -37,14 +37,18 @@ export class SystemMonitor implements Monitor {
   /** null: not yet known; false: this machine has no sensor. */
   private hasTempSensor: boolean | null = null;
 
-  constructor(private readonly d: SystemMonitorDeps) {}
+  private readonly rules: SystemRules;
+  /** A reading may miss two polls before it turns unknown. */
+  private readonly ttl: { fast: number; cpuTemp: number };
 
-  private rules() {
-    return { cpuTemp: this.d.cfg.cpuTemp, memoryPct: this.d.cfg.memoryPct, diskPct: this.d.cfg.diskPct };
+  constructor(private readonly d: SystemMonitorDeps) {
+    this.rules = { cpuTemp: d.cfg.cpuTemp, memoryPct: d.cfg.memoryPct, diskPct: d.cfg.diskPct };
+    this.ttl = { fast: d.cfg.pollMs * 3, cpuTemp: d.cfg.cpuTemp.pollMs * 3 };
   }
 
-  private ttl() {
-    return { fast: this.d.cfg.pollMs * 3, cpuTemp: this.d.cfg.cpuTemp.pollMs * 3 };
+  private report(emit: SignalSink, r: SystemReadings): void {
+    if (this.stopped) return;
+    for (const s of systemSignals(r, this.rules, this.d.clock.now(), this.ttl)) emit(s);
   }
 
   /** One round of memory and disks. */
@@ -56,7 +60,7 @@ export class SystemMonitor implements Monitor {
         memory: await attempt(() => this.d.probe.memory()),
         disks: await Promise.all(this.d.disks.map(async (x) => ({ ...x, reading: await attempt(() => this.d.probe.disk(x.path)) }))),
       };
-      if (!this.stopped) for (const s of systemSignals(r, this.rules(), this.d.clock.now(), this.ttl())) emit(s);
+      this.report(emit, r);
     } finally {
       this.busy.fast = false;
     }
@@ -75,19 +79,11 @@ export class SystemMonitor implements Monitor {
           return;
         }
         // A sensor that was there and is gone: that is unknown, not "fine".
-        if (!this.stopped)
-          for (const s of systemSignals(
-            { cpuTempC: { ok: false, error: 'the sensor stopped reporting' }, disks: [] },
-            this.rules(),
-            this.d.clock.now(),
-            this.ttl(),
-          ))
-            emit(s);
+        this.report(emit, { cpuTempC: { ok: false, error: 'the sensor stopped reporting' }, disks: [] });
         return;
       }
       if (t.ok) this.hasTempSensor = true;
-      const reading: Reading<number> = t.ok ? { ok: true, value: t.value as number } : t;
-      if (!this.stopped) for (const s of systemSignals({ cpuTempC: reading, disks: [] }, this.rules(), this.d.clock.now(), this.ttl())) emit(s);
+      this.report(emit, { cpuTempC: t as Reading<number>, disks: [] }); // (null returned above)
     } finally {
       this.busy.temp = false;
     }

@@ -3,6 +3,8 @@
  * SameSite=Strict) goes along by itself, and every change carries the CSRF header
  * the server demands of browser sessions.
  */
+import { t } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -20,8 +22,31 @@ export function setUnauthorizedHandler(f: () => void): void {
   onUnauthorized = f;
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { error: text };
+  }
+}
+
+/** The server's refusal as an ApiError (its message, the fields it names, Retry-After). */
+async function refusal(res: Response, path: string): Promise<ApiError> {
+  const json = parseBody(await res.text());
+  if (res.status === 401 && path !== '/api/login') onUnauthorized();
+  const retry = res.headers.get('retry-after');
+  const msg = (json as { error?: string } | null)?.error ?? `HTTP ${res.status}`;
+  const issues = (json as { issues?: Array<{ path: string; message: string }> } | null)?.issues;
+  return new ApiError(
+    res.status,
+    issues?.length ? `${msg}: ${issues.map((i) => `${i.path} – ${i.message}`).join('; ')}` : msg,
+    json,
+    retry ? Number(retry) : null,
+  );
+}
+
+async function request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown, accept: string): Promise<Response> {
+  const headers: Record<string, string> = { accept };
   if (method !== 'GET') headers['x-vaktpost-csrf'] = '1';
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
@@ -30,24 +55,21 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: 
   } catch (err) {
     throw new ApiError(0, (err as Error).message, null);
   }
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = { error: text };
-  }
-  if (!res.ok) {
-    if (res.status === 401 && path !== '/api/login') onUnauthorized();
-    const retry = res.headers.get('retry-after');
-    const msg = (json as { error?: string } | null)?.error ?? `HTTP ${res.status}`;
-    const issues = (json as { issues?: Array<{ path: string; message: string }> } | null)?.issues;
-    throw new ApiError(
-      res.status,
-      issues?.length ? `${msg}: ${issues.map((i) => `${i.path} – ${i.message}`).join('; ')}` : msg,
-      json,
-      retry ? Number(retry) : null,
-    );
-  }
-  return json as T;
+  if (!res.ok) throw await refusal(res, path);
+  return res;
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await request(method, path, body, 'application/json');
+  return parseBody(await res.text()) as T;
+}
+
+/** A POST whose answer is a file (a recording, an export bundle): the Response, for its blob and headers. */
+export function apiFile(path: string, body: unknown): Promise<Response> {
+  return request('POST', path, body, '*/*');
+}
+
+/** What to show for a failed call: "your role does not allow this" for 403, else the server's message. */
+export function errText(e: unknown): string {
+  return e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message;
 }

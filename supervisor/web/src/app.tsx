@@ -8,6 +8,7 @@ import { api, setUnauthorizedHandler } from './api.js';
 import { ConnBanner, ConnIndicator } from './components/ConnBanner.js';
 import { getLang, type MsgKey, setLang, t, useLang } from './i18n.js';
 import { LiveConnection, useLive } from './live.js';
+import { roleAtLeast } from './roles.js';
 import type { Role, User } from './wire.js';
 import { AccountsView } from './views/Accounts.js';
 import { LoginView } from './views/Login.js';
@@ -15,8 +16,7 @@ import { OperatorView } from './views/Operator.js';
 import { PasswordView } from './views/Password.js';
 import { TECH_SECTIONS, type TechSection, TechnicianView } from './views/Technician.js';
 
-const RANK: Record<Role, number> = { operator: 0, technician: 1, admin: 2 };
-const hasRole = (u: User, need: Role) => RANK[u.role] >= RANK[need];
+const hasRole = (u: User, need: Role) => roleAtLeast(u.role, need);
 
 type View = { name: 'operator' } | { name: 'technician'; section: TechSection } | { name: 'accounts' } | { name: 'password' };
 

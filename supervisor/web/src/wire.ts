@@ -10,3 +10,4 @@ export type { EffectiveSignal } from '../../src/core/signalTable.js';
 export type { Reason } from '../../src/core/reason.js';
 export type { DrillResult } from '../../src/jobs/drill.js';
 export type { ActuatorStatus } from '../../src/reconcilers/reconciler.js';
+export type { RecordingRow } from '../../src/store/audiologStore.js';

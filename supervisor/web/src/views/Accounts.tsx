@@ -1,13 +1,12 @@
 /** User management for admins: create users, change role, disable, set a password. */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api, errText } from '../api.js';
 import { fmtWhen } from '../format.js';
 import { type MsgKey, t } from '../i18n.js';
+import { ROLES } from '../roles.js';
 import type { Role, User, UserRow } from '../wire.js';
 
-const ROLES: Role[] = ['operator', 'technician', 'admin'];
 const roleName = (r: Role) => t(`role.${r}` as MsgKey);
-const errText = (e: unknown) => (e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
 
 function UserRowView({ u, me, onChange, onMsg }: { u: UserRow; me: User; onChange: () => void; onMsg: (ok: boolean, text: string) => void }) {
   const [pw, setPw] = useState('');

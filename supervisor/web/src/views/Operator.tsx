@@ -4,7 +4,7 @@
  * down the route is shown as UNKNOWN and the last known route only as history.
  */
 import { useState } from 'preact/hooks';
-import { ApiError, api } from '../api.js';
+import { api, ApiError, errText } from '../api.js';
 import { Icon } from '../components/Icon.js';
 import { StatusBadge, shown } from '../components/StatusBadge.js';
 import { fmtDuration, fmtWhen } from '../format.js';
@@ -123,7 +123,7 @@ function AlarmItem({ a, conn }: { a: AlarmRow; conn: LiveConnection }) {
       conn.markAcked(a.id);
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) conn.markAcked(a.id);
-      else setErr(e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
+      else setErr(errText(e));
     } finally {
       setBusy(false);
     }

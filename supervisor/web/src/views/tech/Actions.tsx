@@ -5,13 +5,11 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from '../../api.js';
+import { api, errText } from '../../api.js';
 import { fmtWhen } from '../../format.js';
 import { t } from '../../i18n.js';
 import type { LiveState } from '../../live.js';
 import type { DrillResult } from '../../wire.js';
-
-const errText = (e: unknown) => (e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
 
 /** Two steps instead of window.confirm: readable, translatable, and keyboard-friendly. */
 function Confirm({ what, onConfirm, children, disabled }: { what: string; onConfirm: () => Promise<void>; children: ComponentChildren; disabled?: boolean }) {

@@ -7,27 +7,15 @@
  * dropped when another one is played or the page is left.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api } from '../../api.js';
+import { api, ApiError, apiFile, errText } from '../../api.js';
 import { download } from '../../csv.js';
 import { fmtDateTime, fmtDuration } from '../../format.js';
 import { type MsgKey, t } from '../../i18n.js';
-import type { Role, User } from '../../wire.js';
+import { roleAtLeast } from '../../roles.js';
+import type { RecordingRow, Role, User } from '../../wire.js';
 
-/** Mirrors GET /api/audiolog/recordings (supervisor/src/api/audiologRoutes.ts), fields shown here only. */
-interface Recording {
-  id: string;
-  kind: 'call' | 'test';
-  status: 'complete' | 'incomplete' | 'no-audio';
-  startedAt: number;
-  endedAt: number | null;
-  caller: string | null;
-  called: string | null;
-  route: string | null;
-  centre: string | null;
-  audioMs: number;
-  held: boolean;
-  holdCase: string | null;
-}
+/** A row of GET /api/audiolog/recordings: the store's own shape, the fields shown here. */
+type Recording = Pick<RecordingRow, 'id' | 'kind' | 'status' | 'startedAt' | 'caller' | 'called' | 'route' | 'centre' | 'audioMs' | 'held' | 'holdCase'>;
 
 interface AudiologStatus {
   recordings: number;
@@ -47,7 +35,6 @@ interface Playing {
   reason: string;
 }
 
-const RANK: Record<Role, number> = { operator: 0, technician: 1, admin: 2 };
 const PAGE = 100;
 
 function query(s: Search, reason: string): string {
@@ -57,23 +44,6 @@ function query(s: Search, reason: string): string {
   if (s.caller.trim()) q.set('caller', s.caller.replace(/[\s-]/g, ''));
   if (reason.trim()) q.set('reason', reason.trim());
   return `/api/audiolog/recordings?${q}`;
-}
-
-const errText = (e: unknown) => (e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
-
-/** A POST whose answer is a file (audio, an export bundle); the server's refusal as an ApiError. */
-async function postForFile(path: string, body: unknown): Promise<Response> {
-  const res = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-vaktpost-csrf': '1' },
-    body: JSON.stringify(body),
-    credentials: 'same-origin',
-  });
-  if (!res.ok) {
-    const b = (await res.json().catch(() => ({}))) as { error?: string };
-    throw new ApiError(res.status, b.error ?? `HTTP ${res.status}`, b);
-  }
-  return res;
 }
 
 export function AudioLog({ user }: { user: User }) {
@@ -87,7 +57,6 @@ export function AudioLog({ user }: { user: User }) {
   const [err, setErr] = useState<string | null>(null);
   const [caseRef, setCaseRef] = useState('');
   const [done, setDone] = useState<string | null>(null);
-  const [lastQuery, setLastQuery] = useState<string | null>(null);
   const urlRef = useRef<string | null>(null);
 
   useEffect(() => {
@@ -109,9 +78,9 @@ export function AudioLog({ user }: { user: User }) {
     );
   }
   const { listenRole, exportRole, holdRole, minReasonLength } = status.access;
-  const mayExport = RANK[user.role] >= RANK[exportRole];
-  const mayHold = RANK[user.role] >= RANK[holdRole];
-  if (RANK[user.role] < RANK[listenRole]) {
+  const mayExport = roleAtLeast(user.role, exportRole);
+  const mayHold = roleAtLeast(user.role, holdRole);
+  if (!roleAtLeast(user.role, listenRole)) {
     return (
       <section class="card" data-testid="audio">
         <p data-testid="audio-denied">{t('audio.denied', { role: t(`role.${listenRole}` as MsgKey) })}</p>
@@ -129,10 +98,8 @@ export function AudioLog({ user }: { user: User }) {
     }
     setBusy(true);
     try {
-      const q = query(draft, reason);
-      const r = await api<{ recordings: Recording[] }>('GET', q);
+      const r = await api<{ recordings: Recording[] }>('GET', query(draft, reason));
       setRows(r.recordings);
-      setLastQuery(q);
       setErr(null);
     } catch (e2) {
       setErr(errText(e2));
@@ -145,7 +112,7 @@ export function AudioLog({ user }: { user: User }) {
     setBusy(true);
     setErr(null);
     try {
-      const res = await postForFile(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, { reason: reason.trim() });
+      const res = await apiFile(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, { reason: reason.trim() });
       const blob = await res.blob();
       if (urlRef.current) URL.revokeObjectURL(urlRef.current);
       const url = URL.createObjectURL(blob);
@@ -163,7 +130,7 @@ export function AudioLog({ user }: { user: User }) {
     setBusy(true);
     setErr(null);
     try {
-      const res = await postForFile('/api/audiolog/export', { ids: [rec.id], reason: reason.trim() });
+      const res = await apiFile('/api/audiolog/export', { ids: [rec.id], reason: reason.trim() });
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `vaktpost-audiolog-${rec.id}.tar`;
       download(name, await res.blob());
       setDone(t('audio.exported', { name }));
@@ -180,9 +147,13 @@ export function AudioLog({ user }: { user: User }) {
     setErr(null);
     try {
       const path = `/api/audiolog/recordings/${encodeURIComponent(rec.id)}/${rec.held ? 'release' : 'hold'}`;
-      await api('POST', path, rec.held ? { reason: reason.trim() } : { reason: reason.trim(), case: caseRef.trim() });
+      const r = await api<{ held: boolean; case?: string }>(
+        'POST',
+        path,
+        rec.held ? { reason: reason.trim() } : { reason: reason.trim(), case: caseRef.trim() },
+      );
+      setRows((rows ?? []).map((x) => (x.id === rec.id ? { ...x, held: r.held, holdCase: r.case ?? null } : x)));
       setDone(t(rec.held ? 'audio.released' : 'audio.heldNow', { id: rec.id }));
-      if (lastQuery) setRows((await api<{ recordings: Recording[] }>('GET', lastQuery)).recordings);
     } catch (e2) {
       setErr(errText(e2));
     } finally {

@@ -1,6 +1,6 @@
 /** Deviations: every alarm, whether and by whom it was acknowledged; acknowledge with a comment. */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from '../../api.js';
+import { api, ApiError, errText } from '../../api.js';
 import { fmtWhen } from '../../format.js';
 import { pick, t } from '../../i18n.js';
 import type { LiveConnection, LiveState } from '../../live.js';
@@ -20,7 +20,7 @@ function AckForm({ a, onDone, conn }: { a: AlarmRow; onDone: () => void; conn: L
           conn.markAcked(a.id);
           onDone();
         } catch (x) {
-          setErr(x instanceof ApiError && x.status === 403 ? t('err.forbidden') : (x as Error).message);
+          setErr(errText(x));
           if (x instanceof ApiError && x.status === 409) onDone();
         }
       }}

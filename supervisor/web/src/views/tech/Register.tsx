@@ -5,7 +5,7 @@
  * supervisor/src/store/evidenceStore.ts `Deviation` (only the fields shown here).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from '../../api.js';
+import { api, errText } from '../../api.js';
 import { fmtWhen } from '../../format.js';
 import { getLang, t } from '../../i18n.js';
 
@@ -30,7 +30,7 @@ function Act({ d, onDone }: { d: Deviation; onDone: () => void }) {
       setComment('');
       onDone();
     } catch (e) {
-      setErr(e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message);
+      setErr(errText(e));
     }
   };
   if (d.state === 'closed') return null;
