@@ -120,8 +120,8 @@ export interface AnnouncementServerOptions extends AnnouncementScenario {
   workDir: string;
   listenIp: string;
   listenPort: number;
-  /** Base RTP port: each call takes the next even ports from here. */
-  mediaPort: number;
+  /** Base RTP port: each call takes the next even ports from here (omitted: SIPp hunts from 6000 up). */
+  mediaPort?: number;
   /** SIPp control port; default: first free from 8888. */
   controlPort?: number;
   binary?: string;
@@ -137,7 +137,7 @@ export async function startAnnouncementServer(o: AnnouncementServerOptions): Pro
     localIp: o.listenIp,
     localPort: o.listenPort,
     ...(o.controlPort !== undefined ? { controlPort: o.controlPort } : {}),
-    mediaPort: o.mediaPort,
+    ...(o.mediaPort !== undefined ? { mediaPort: o.mediaPort } : {}),
     autoAnswer: true,
     ...(o.binary !== undefined ? { binary: o.binary } : {}),
   });

@@ -212,7 +212,7 @@ export async function startCallLab(t: TeardownHost, o: CallLabOptions = {}): Pro
     startCentre(t, 'backup', o.backup ?? 'answer'),
     startAnnouncement(t, prompt.file, o.announcementMaxPlayMs),
   ]);
-  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u.port)));
+  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u)));
   const kam = await startKamailio(t, {
     centres: { local: [local.uri], backup: [backup.uri] },
     announcementUris: [announcement.uri],

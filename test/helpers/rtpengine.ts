@@ -50,10 +50,14 @@ export interface RtpengineTestOptions {
   deleteDelayS?: number;
 }
 
-/** A media port range of 400 ports that is unlikely to collide with another test's. */
-async function portRange(): Promise<{ min: number; max: number }> {
-  const p = await freePort();
-  const min = Math.max(20_000, Math.min(60_000, p - (p % 2)));
+/**
+ * 400 media ports below the kernel's ephemeral range (32768 up), where
+ * freePort() never hands out a SIP or control port that rtpengine could take
+ * in the middle of a call. Two rtpengines whose ranges overlap are fine:
+ * rtpengine skips a port it cannot bind.
+ */
+function portRange(): { min: number; max: number } {
+  const min = 12_000 + 2 * Math.floor(Math.random() * 9_800);
   return { min, max: min + 400 };
 }
 
@@ -62,7 +66,7 @@ export async function startRtpengine(t: TeardownHost, o: RtpengineTestOptions = 
   const spoolDir = o.spoolDir ?? path.join(scratch.dir, 'spool');
   await mkdir(spoolDir, { recursive: true });
   const ngPort = await freePort();
-  const range = await portRange();
+  const range = portRange();
   const daemon = rtpengineDaemonSchema.parse({
     interface: '127.0.0.1',
     portMin: range.min,
@@ -229,7 +233,6 @@ export interface TalkingCentre {
 export async function startTalkingCentre(t: TeardownHost, role: string, speechFile: string): Promise<TalkingCentre> {
   const scratch = await scratchDir(`sipp-${role}-talks`);
   const port = await freePort();
-  const media = await freePort();
   // SIPp caches rtp_stream files when it loads the scenario: -key is too late for the path.
   const scenarioFile = path.join(scratch.dir, 'uas-speech.xml');
   await writeFile(scenarioFile, (await readFile(UAS_SPEECH, 'utf8')).replaceAll('@SPEECH_FILE@', speechFile));
@@ -238,7 +241,6 @@ export async function startTalkingCentre(t: TeardownHost, role: string, speechFi
     workDir: scratch.dir,
     localIp: '127.0.0.1',
     localPort: port,
-    mediaPort: media - (media % 2),
     keys: { role },
     autoAnswer: true,
   });
@@ -246,7 +248,7 @@ export async function startTalkingCentre(t: TeardownHost, role: string, speechFi
     await proc.kill();
     await scratch.cleanup();
   });
-  await waitSipReady(port);
+  await waitSipReady({ port, proc });
   return { uri: `sip:${role}@127.0.0.1:${port}`, port, proc };
 }
 
@@ -288,7 +290,7 @@ export async function startRecordingLab(t: TeardownHost, o: RecordingLabOptions 
     startTalkingCentre(t, 'backup', takerSpeech.file),
     startAnnouncement(t, prompt.file),
   ]);
-  await waitSipReady(announcement.port);
+  await waitSipReady(announcement);
   const sipPort = await freePort();
   let rpcPort = await freePort();
   while (rpcPort === sipPort) rpcPort = await freePort();
@@ -363,7 +365,6 @@ export async function startTalkingCalls(t: TeardownHost, lab: Pick<RecordingLab,
       holdMs: o.holdMs ?? lab.callerSpeech.durationMs + 300,
     }),
   );
-  const media = await freePort();
   const calls = o.calls ?? 1;
   const proc = startSipp({
     scenarioFile,
@@ -375,7 +376,6 @@ export async function startTalkingCalls(t: TeardownHost, lab: Pick<RecordingLab,
     calls,
     rate: o.rate ?? 10,
     limit: Math.max(calls, 10),
-    mediaPort: media - (media % 2),
     recvTimeoutMs: 30_000,
     timeoutS: 120,
   });

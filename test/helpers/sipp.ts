@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { startAnnouncementServer } from '../../hardware/sip/announcement.js';
 import { sipOptions } from '../../hardware/net/sipOptions.js';
-import { type SippProcess, type SippResult, startSipp } from '../../hardware/sip/sipp.js';
+import { describeSippExit, type SippProcess, type SippResult, startSipp } from '../../hardware/sip/sipp.js';
 import { freePort, scratchDir, waitFor } from './util.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -39,22 +39,31 @@ export interface UasHandle {
   kill(): Promise<SippResult>;
 }
 
-/** Resolves once a SIPp UAS on 127.0.0.1:`port` answers OPTIONS with 200 (its socket is up). */
-export async function waitSipReady(port: number, timeoutMs = 20_000): Promise<void> {
-  await waitFor(
+/**
+ * Resolves once a SIPp UAS on 127.0.0.1 answers OPTIONS with 200 (its socket is
+ * up). If SIPp exits first (a port taken, a bad scenario) it fails at once with
+ * SIPp's own reason, instead of timing out on "nothing listens".
+ */
+export async function waitSipReady(sipp: { port: number; proc: SippProcess }, timeoutMs = 20_000): Promise<void> {
+  const exit: { result?: SippResult } = {};
+  void sipp.proc.done.then((r) => {
+    exit.result = r;
+  });
+  const outcome = await waitFor(
     async () => {
-      const r = await sipOptions({ host: '127.0.0.1', port, timeoutMs: 300 });
+      if (exit.result) return 'exited' as const;
+      const r = await sipOptions({ host: '127.0.0.1', port: sipp.port, timeoutMs: 300 });
       if (!r.ok) throw new Error(r.detail);
-      return r.status === 200;
+      return r.status === 200 ? ('ready' as const) : null;
     },
-    { timeoutMs, intervalMs: 30, what: `SIPp on 127.0.0.1:${port} to answer OPTIONS` },
+    { timeoutMs, intervalMs: 30, what: `SIPp on 127.0.0.1:${sipp.port} to answer OPTIONS` },
   );
-}
-
-/** An even UDP port base for RTP (SIPp steps media ports by two). */
-async function mediaBase(): Promise<number> {
-  const p = await freePort();
-  return p % 2 === 0 ? p : p - 1;
+  if (outcome === 'exited' && exit.result) {
+    const r = exit.result;
+    throw new Error(
+      `SIPp for 127.0.0.1:${sipp.port} exited before it answered: ${describeSippExit(r.exitCode, r.signal)}${r.stderrTail ? `\n${r.stderrTail}` : ''}`,
+    );
+  }
 }
 
 /** Start a test centre (SIPp UAS with `-aa` so keepalives get 200). */
@@ -66,7 +75,6 @@ export async function startCentre(t: TeardownHost, role: string, behaviour: Cent
     workDir: scratch.dir,
     localIp: '127.0.0.1',
     localPort: p,
-    mediaPort: await mediaBase(),
     keys: { role },
     autoAnswer: true,
   });
@@ -85,7 +93,6 @@ export async function startAnnouncement(t: TeardownHost, promptFile: string, max
     workDir: scratch.dir,
     listenIp: '127.0.0.1',
     listenPort: p,
-    mediaPort: await mediaBase(),
     promptFile,
     maxPlayMs,
   });

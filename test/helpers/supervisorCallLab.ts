@@ -19,7 +19,7 @@ export async function startSupervisorCallLab(t: TeardownHost, timing: { failback
   const { failbackHoldS = 600, holdDownS = 5 } = timing;
   const prompt = await makeTestPrompt(t);
   const [local, backup, announcement] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
-  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u.port)));
+  await Promise.all([local, backup, announcement].map((u) => waitSipReady(u)));
   const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [announcement.uri] });
   const { dir, cleanup } = await scratchDir('sup-calls');
   t.teardown(cleanup);

@@ -6,7 +6,6 @@
  * the known audio byte for byte and the other channel carrying the prompt.
  * Anything short of that is `recording.testCall` fail, with the step that broke.
  */
-import dgram from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,18 +50,6 @@ export function findExact(hay: Buffer, needle: Buffer): number {
     if (hay.subarray(at, at + needle.length).equals(needle)) return at;
   }
   return -1;
-}
-
-/** An even UDP port free right now (SIPp takes the media pair from it). */
-async function freeMediaPort(): Promise<number> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => resolve());
-  });
-  const p = sock.address().port;
-  await new Promise<void>((r) => sock.close(() => r()));
-  return p - (p % 2);
 }
 
 export class RecordingTestCallMonitor implements Monitor {
@@ -142,7 +129,6 @@ export class RecordingTestCallMonitor implements Monitor {
         remote: `${this.d.kamailio.host}:${this.d.kamailio.port}`,
         service: this.d.testNumber,
         calls: 1,
-        mediaPort: await freeMediaPort(),
         recvTimeoutMs: Math.min(this.d.timeoutMs, 15_000),
         timeoutS: Math.ceil(this.d.timeoutMs / 1000),
         ...(this.d.sippBinary ? { binary: this.d.sippBinary } : {}),

@@ -27,7 +27,7 @@ t.test('call records: exactly once, through rotation and a vanished directory; n
   const recordsDir = path.join(dir, 'calls');
   const prompt = await makeTestPrompt(t);
   const [local, backup, ann] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
-  await Promise.all([local, backup, ann].map((u) => waitSipReady(u.port)));
+  await Promise.all([local, backup, ann].map((u) => waitSipReady(u)));
   const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [ann.uri] });
   // Records on, but the directory does not exist yet.
   await writeFile(path.join(kam.dir, 'kamailio.cfg'), renderKamailio({ ...kam.input, callRecords: { dir: recordsDir } }).cfg);

@@ -12,22 +12,31 @@ import { TimeAuditMonitor } from '../../../supervisor/src/monitors/timeAudit.js'
 import { startNtpServer } from '../../helpers/ntpServer.js';
 import { freePort } from '../../helpers/util.js';
 
-t.test('SNTP client measures known offsets to within 5 ms', async (t) => {
+/**
+ * SNTP's own error bound is half the round trip: on a busy box that is the
+ * event-loop delay of this process (test server and client share it; 6 ms
+ * was seen once in CI). The slack covers two precise wall clocks in one
+ * process and the detail's 0.1 ms rounding of the delay.
+ */
+const SLACK_S = 0.0005;
+
+t.test('SNTP client measures known offsets to within half the round trip', async (t) => {
   const server = await startNtpServer();
   t.teardown(() => server.close());
   for (const offset of [0, 0.3, -1.2]) {
     server.setOffset(offset);
-    const errors: number[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await sntpQuery('127.0.0.1', { port: server.port, timeoutMs: 1000 });
-      errors.push(Math.abs(r.offsetS - offset));
-      t.ok(r.delayS >= 0 && r.delayS < 0.05, `delay ${(r.delayS * 1000).toFixed(3)} ms`);
+      // A delay formula that mixed in the offset would be ~2 × offset here.
+      t.ok(r.delayS >= 0 && r.delayS < 0.2, `delay ${(r.delayS * 1000).toFixed(3)} ms`);
+      t.ok(
+        Math.abs(r.offsetS - offset) <= r.delayS / 2 + SLACK_S,
+        `offset ${offset} s measured as ${r.offsetS.toFixed(6)} s: off by ${(Math.abs(r.offsetS - offset) * 1000).toFixed(3)} ms ≤ half the ${(r.delayS * 1000).toFixed(3)} ms round trip`,
+      );
       t.equal(r.stratum, 1);
       t.equal(r.refId, 'TEST');
       t.equal(r.hostSynchronised, true);
     }
-    const worst = Math.max(...errors);
-    t.ok(worst < 0.005, `offset ${offset} s measured within ${(worst * 1000).toFixed(3)} ms (worst of 5)`);
   }
 });
 
@@ -63,7 +72,7 @@ t.test('SNTP client: no answer, refused, kiss-o-death, unsynchronised host, bad 
     message: /192\.0\.2\.77: that address is not on this box/,
   });
   const fromLoopback = await sntpQuery('127.0.0.1', { port: server.port, localAddress: '127.0.0.1' });
-  t.ok(Math.abs(fromLoopback.offsetS) < 0.005, 'a valid source address works');
+  t.ok(Math.abs(fromLoopback.offsetS) <= fromLoopback.delayS / 2 + SLACK_S, 'a valid source address works');
 
   await t.rejects(sntpQuery('no-such-host.invalid', { timeoutMs: 500 }), SntpError);
 });
@@ -85,6 +94,12 @@ t.test('replies that do not answer our request are ignored', async (t) => {
   await t.rejects(sntpQuery('127.0.0.1', { port: rogue.address().port, timeoutMs: 300 }), { code: 'timeout' });
 });
 
+/** |measured − true| ≤ delay/2 + slack (the detail rounds the delay to 0.1 ms). */
+function withinHalfDelay(sig: Signal | undefined, trueOffsetS: number): boolean {
+  const delayMs = Number(/\(delay (\d+\.\d) ms/.exec(sig?.detail ?? '')?.[1]);
+  return typeof sig?.value === 'number' && Number.isFinite(delayMs) && Math.abs(sig.value - trueOffsetS) <= delayMs / 2000 + SLACK_S;
+}
+
 t.test('audit monitor: one signal per host; ok, fail beyond 1 s, unknown when silent', async (t) => {
   const pc = await startNtpServer({ offsetS: 0.2 });
   const phone = await startNtpServer({ offsetS: -1.2 });
@@ -103,7 +118,8 @@ t.test('audit monitor: one signal per host; ok, fail beyond 1 s, unknown when si
     ],
     warnS: 0.5,
     failS: 1.0,
-    timeoutMs: 300,
+    // Generous for a loaded CI box: only the silent host waits it out.
+    timeoutMs: 1000,
     attempts: 2,
   });
   t.teardown(() => audit.stop());
@@ -112,20 +128,23 @@ t.test('audit monitor: one signal per host; ok, fail beyond 1 s, unknown when si
   const op = latest.get('time.audit.operator1');
   t.equal(op?.status, 'ok');
   t.equal(op?.subsystem, 'time');
-  t.ok(typeof op?.value === 'number' && Math.abs(op.value - 0.2) < 0.005, `operator1 +0.2 s measured as ${op?.value}`);
-  t.match(op?.detail, /operator1 \(127\.0\.0\.1:\d+\) is 0\.(19|20)\d s ahead of the box/);
+  // SNTP's own bound: the offset is off by at most half the round trip, which
+  // on a busy box is the event-loop delay of this very process (server and
+  // client share it) — measured 6 ms once in CI.
+  t.ok(withinHalfDelay(op, 0.2), `operator1 +0.2 s measured as ${op?.value} (${op?.detail})`);
+  t.match(op?.detail, /operator1 \(127\.0\.0\.1:\d+\) is 0\.\d{3} s ahead of the box \(delay \d+\.\d ms/);
 
   const ph = latest.get('time.audit.phone');
   t.equal(ph?.status, 'fail', 'phone system 1.2 s behind → deviation');
-  t.ok(typeof ph?.value === 'number' && Math.abs(ph.value + 1.2) < 0.005);
-  t.match(ph?.detail, /1\.(19|20)\d s behind the box/);
+  t.ok(withinHalfDelay(ph, -1.2), `phone −1.2 s measured as ${ph?.value} (${ph?.detail})`);
+  t.match(ph?.detail, /1\.\d{3} s behind the box/);
 
   t.equal(latest.get('time.audit.recorder')?.status, 'warn', '0.6 s → warn');
 
   const rd = latest.get('time.audit.radio');
   t.equal(rd?.status, 'unknown', 'no answer is unknown, never ok');
   t.equal(rd?.value, null);
-  t.match(rd?.detail, /no time from radio: no NTP reply .* within 300 ms/);
+  t.match(rd?.detail, /no time from radio: no NTP reply .* within 1000 ms/);
   t.equal(radio.requests, 2, 'two attempts before giving up');
 
   // The phone system is corrected; the next audit round sees it.
