@@ -14,8 +14,6 @@ t.test('inventory lists lo and is cached (the blocking call runs once)', async (
   const inv = new InterfaceInventory(60_000);
   const first = await inv.interfaces();
   t.ok(first.some((i) => i.iface === 'lo'));
-  const t0 = performance.now();
   const again = await inv.interfaces();
-  t.ok(performance.now() - t0 < 5, 'second call served from cache');
-  t.equal(again, first);
+  t.equal(again, first, 'second call served from cache: the very same array, not a new read');
 });
