@@ -58,6 +58,8 @@ try {
   await page.evaluate("location.hash = '#/technician/overview'");
   await page.getByTestId('sub-power').waitFor();
   await page.screenshot({ path: path.join(OUT, 'technician.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1700 } });
+  // The overview is cut at 1700 px; the system card (CPU, memory, disks) gets its own.
+  await page.getByTestId('sub-system').screenshot({ path: path.join(OUT, 'technician-system.png') });
   await page.evaluate("location.hash = '#/technician/history'");
   await page.getByText('5 min', { exact: true }).click();
   await page.getByTestId('chart-wan.wan1.rtt').locator('svg').waitFor();

@@ -29,11 +29,11 @@ t.test('twelve SIPp centres without -mp start side by side and all answer', asyn
 t.test('a SIPp whose SIP port is taken fails at once with its reason', async (t) => {
   const port = await freePort();
   await holdUdp(t, port);
-  const started = performance.now();
-  await t.rejects(startCentre(t, 'blocked', 'answer', port).then((c) => waitSipReady(c)), {
-    message: /SIPp for 127\.0\.0\.1:\d+ exited before it answered: could not bind its port\(s\)[^]*Unable to bind main socket/,
-  });
-  t.ok(performance.now() - started < 5000, `reported in ${(performance.now() - started).toFixed(0)} ms, not after the 20 s wait`);
+  // The message, not a timing, shows it did not wait out the timeout: that one says "timed out".
+  await t.rejects(
+    startCentre(t, 'blocked', 'answer', port).then((c) => waitSipReady(c, 60_000)),
+    { message: /^SIPp for 127\.0\.0\.1:\d+ exited before it answered: could not bind its port\(s\)[\s\S]*Unable to bind main socket/ },
+  );
 });
 
 t.test('an explicit -mp needs the port two above free as well: SIPp exits 254 otherwise', async (t) => {
