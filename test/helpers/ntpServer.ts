@@ -8,6 +8,16 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { type LeapIndicator, NTP_MODE, createPreciseWallClock, decodePacket, emptyPacket, encodePacket, unixMsToNtp } from '../../hardware/ntp/index.js';
 
+/**
+ * SNTP's own error bound: a measured offset is off by at most half the round
+ * trip. On a busy box that is event-loop delay (a test server and client in one
+ * process share it: 6 ms was seen once in CI), so tests assert this bound, not a
+ * fixed tolerance. `slackS` covers two precise wall clocks in one process.
+ */
+export function withinNtpBound(measuredS: number, trueS: number, delayS: number, slackS = 0.0005): boolean {
+  return Math.abs(measuredS - trueS) <= delayS / 2 + slackS;
+}
+
 export interface NtpServerOptions {
   host?: string;
   /** Seconds added to the box's clock in every reply (+ = server ahead). */
