@@ -189,7 +189,10 @@ t.test('web UI in Chromium against the real supervisor', async (t) => {
     await admin.evaluate("location.hash = '#/technician/events'");
     await admin.getByTestId('ev-severity').selectOption('alarm');
     await admin.getByRole('button', { name: 'Apply filter' }).click();
-    const rows = admin.getByTestId('events').locator('tr[data-kind]');
+    // The table says which filter its rows answer: wait for the answer to this one.
+    const table = admin.locator('[data-testid=events][data-state=ready][data-severity=alarm]');
+    await table.waitFor({ timeout: 10_000 });
+    const rows = table.locator('tr[data-kind]');
     await rows.first().waitFor();
     const kinds = await rows.evaluateAll((els) => els.map((e) => (e as unknown as { className: string }).className));
     t.ok(kinds.length > 0 && kinds.every((c) => c === 'sev-alarm'), `the severity filter shows only alarms (${kinds.length})`);

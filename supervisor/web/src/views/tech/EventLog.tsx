@@ -42,22 +42,34 @@ export function EventLog({ live }: { live: LiveState }) {
   const [more, setMore] = useState(false);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
+  // The filter whose answer `rows` holds. Until the answer to a new filter arrives the table
+  // shows nothing, never the rows of the previous filter (they would not match it).
+  const [loaded, setLoaded] = useState<Filter | null>(null);
 
   useEffect(() => {
+    let current = true; // an answer to a filter that has since changed is dropped
     setBusy(true);
+    setRows([]);
+    setLoaded(null);
     api<{ events: EventRow[] }>('GET', query(filter))
       .then((r) => {
+        if (!current) return;
         setRows(r.events);
         setMore(r.events.length === PAGE);
         setErr(null);
+        setLoaded(filter);
       })
-      .catch((e: Error) => setErr(e.message))
-      .finally(() => setBusy(false));
+      .catch((e: Error) => current && setErr(e.message))
+      .finally(() => current && setBusy(false));
+    return () => {
+      current = false;
+    };
   }, [filter]);
 
   // New events arrive live; show those that pass the filter (an open-ended one only).
   const newest = rows[0]?.id ?? 0;
-  const fresh = filter.until
+  const fresh =
+    filter.until || loaded !== filter
     ? []
     : live.recent.filter(
         (e) =>
@@ -160,7 +172,7 @@ export function EventLog({ live }: { live: LiveState }) {
         {t('ev.count', { n: all.length })}
       </p>
       <div class="table-wrap">
-        <table data-testid="events">
+        <table data-testid="events" data-state={loaded === filter ? 'ready' : 'loading'} data-severity={filter.severity}>
           <thead>
             <tr>
               <th scope="col">{t('ev.time')}</th>
@@ -171,7 +183,11 @@ export function EventLog({ live }: { live: LiveState }) {
             </tr>
           </thead>
           <tbody>
-            {all.length === 0 ? (
+            {loaded !== filter ? (
+              <tr>
+                <td colSpan={5}>{t('ev.loading')}</td>
+              </tr>
+            ) : all.length === 0 ? (
               <tr>
                 <td colSpan={5}>{t('ev.none')}</td>
               </tr>
