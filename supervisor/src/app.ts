@@ -1,6 +1,10 @@
 /**
  * Composition root: the one place where drivers, monitors, actuators, the core
  * loop, the store and the API are wired together. Nothing else reaches for globals.
+ *
+ * Two phases: first everything is built (constructors start nothing), then the parts
+ * that run are started as components in dependency order and stopped in reverse
+ * (lifecycle/components.ts): a part that fails to start stops what started before it.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +15,7 @@ import { Accounts, LoginThrottle } from './api/auth.js';
 import { buildApi } from './api/server.js';
 import { ensureSelfSignedCert } from './api/tls.js';
 import { registerFlowsRoutes } from './api/flowsRoutes.js';
+import { registerTestHooksRoutes } from './api/testHooksRoutes.js';
 import { FlowsService } from './flows/service.js';
 import { EvidenceService } from './evidence/service.js';
 import { evidenceDeps } from './evidence/wiring.js';
@@ -53,6 +58,10 @@ import { HeartbeatMonitor } from './monitors/heartbeatMonitor.js';
 import { openDb } from './store/db.js';
 import { Store } from './store/store.js';
 import { Supervisor } from './supervisor.js';
+import { Guard } from './guard.js';
+import { TestHooks } from './testHooks.js';
+import { type Component, Components } from './lifecycle/components.js';
+import { EventLoopMonitor } from './monitors/eventLoopMonitor.js';
 
 export interface App {
   supervisor: Supervisor;
@@ -77,6 +86,20 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   const env = opts.env ?? process.env;
   const log = opts.log;
   const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+  try {
+    return await buildAndStart(cfg, { log, clock, env, store });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+async function buildAndStart(
+  cfg: VaktpostConfig,
+  { log, clock, env, store }: { log: Logger; clock: Clock; env: NodeJS.ProcessEnv; store: Store },
+): Promise<App> {
+  // Where the outside world stood when this process last decided: outputs open there.
+  const stored = store.lastDecision();
   const accounts = new Accounts(store.db, clock.now);
   const initialAdmin = await accounts.ensureAdmin(env.VAKTPOST_ADMIN_PASSWORD);
   if (initialAdmin?.generated) {
@@ -92,6 +115,12 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   const monitored: Subsystem[] = [];
 
   const ref: { supervisor: Supervisor | null } = { supervisor: null };
+  // One guard for every timer, sink and background promise (guard.ts): a fault is logged,
+  // becomes an alarm once the supervisor exists, and the loop goes on.
+  const guard = new Guard(log, (f) => ref.supervisor?.internalFault(f));
+  // Fault injection for the chaos suite; null unless VAKTPOST_TEST_HOOKS=1.
+  const hooks = TestHooks.fromEnv(env);
+  if (hooks) log.warn('test hooks are enabled (VAKTPOST_TEST_HOOKS=1): faults can be injected over the API — never on a real box');
   const onWallClockStep = (step: { stepMs: number; atMs: number }) =>
     ref.supervisor?.event({
       kind: 'time.wallClockStep',
@@ -106,13 +135,13 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   // simulated box as on the real one.
   const powerInputs = async (gpio: GpioConfig, backend: GpioBackend) => {
     monitors.push(new GpioMonitor({ gpio, backend, clock }));
-    const outputs = await openPowerOutputs(gpio, backend);
+    const outputs = await openPowerOutputs(gpio, backend, { relayLocal: stored?.route === 'local' });
     if (outputs.lineRelay) actuators.push(new LineRelayActuator(outputs.lineRelay));
   };
 
   if (cfg.box.hardware === 'simulated') {
     sim = new SimBox(defaultSimState(cfg.sim.ups, cfg.sim.links));
-    monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs, cfg.calls !== undefined));
+    monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs, cfg.calls !== undefined, { guard, log, hooks }));
     // Where a real driver exists, the simulator stands behind the driver's interface
     // and the real monitor runs on top of it.
     monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, onWallClockStep }));
@@ -149,6 +178,9 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
       monitored.push('wan', 'centres');
     }
   }
+
+  // The supervisor's own event loop: a lagging loop makes every probe late.
+  monitors.push(new EventLoopMonitor(cfg.system.eventLoop, clock));
 
   // The box's own CPU temperature, memory and disks (simulated on the simulated box,
   // so a demo can fill its disk). Default disks: the data dir and /.
@@ -199,7 +231,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
           }),
       }),
     );
-    monitors.push(new KamailioMonitor(rpc, clock));
+    monitors.push(new KamailioMonitor(rpc, clock, 1000, guard));
     if (!monitored.includes('telephony')) monitored.push('telephony');
   }
 
@@ -224,8 +256,11 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
         retryMaxMs: cfg.reconcile.retryMaxMs,
         driftCheckMs: cfg.reconcile.driftCheckMs,
         now: clock.now,
+        guard,
+        hooks,
+        // Through the supervisor's journal: a store that cannot write does not stop the actuator.
         record: (r) =>
-          store.insertAction({
+          ref.supervisor?.journal.action({
             at: clock.now(),
             decisionId: r.decisionId,
             actuator: r.actuator,
@@ -244,7 +279,6 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   const audiolog =
     audiologCfg && cfg.calls ? createAudioLog({ cfg: audiologCfg, calls: cfg.calls, db: store.db, clock, log, event: (e) => ref.supervisor?.event(e) }) : null;
   if (audiolog) {
-    await audiolog.start();
     monitors.push(...audiolog.monitors);
     if (!monitored.includes('recording')) monitored.push('recording');
   }
@@ -278,6 +312,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     store,
     clock,
     log,
+    guard,
     monitors,
     reconcilers,
     policy,
@@ -288,17 +323,14 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   // Evidence listens to the live bus itself (deviations, drills, duties); started before
   // the supervisor so it sees every event.
   const evidence = new EvidenceService(evidenceDeps({ box: cfg.box, calls: cfg.calls, evidence: cfg.evidence, db: store.db, supervisor, now: clock.now, log }));
-  await evidence.start();
   const shutdown = cfg.power.policy.shutdownCommand
     ? new ShutdownChoreography(supervisor, reconcilers, { command: cfg.power.policy.shutdownCommand, now: clock.now })
     : null;
-  shutdown?.start();
 
   const tls = cfg.api.tls ? ensureSelfSignedCert(path.join(cfg.box.dataDir, 'tls'), { commonName: cfg.box.name, listen: cfg.api.listen }) : undefined;
   if (tls)
     log.info({ fingerprint: tls.fingerprint, generated: tls.generated }, 'HTTPS with the box certificate (compare the SHA-256 fingerprint in the browser)');
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
-  const drillTask = cfg.calls ? scheduleDrill(cfg.calls.drill, drill, supervisor, clock.now) : null;
   const api = await buildApi({
     drill,
     supervisor,
@@ -313,27 +345,67 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     ...(audiolog && audiologCfg ? { audiolog: { audiolog, access: audiologCfg.access } } : {}),
   });
   if (flows) registerFlowsRoutes(api, { flows, accounts });
-  await flows?.start(); // never throws for a failing child: the built-in policy covers it
-  await supervisor.start();
+  if (hooks) registerTestHooksRoutes(api, hooks);
+  // A handler that fails with a 5xx is a fault of ours: an alarm, not only a log line.
+  api.addHook('onError', async (req, _reply, err) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === undefined || status >= 500) guard.report(`API ${req.method} ${req.routeOptions.url ?? req.url}`, err);
+  });
+
+  // Dependency order; stopped in reverse. The audio log and evidence listen before the
+  // supervisor starts so they see its first events; the API listens last, once there is
+  // a decision to show.
+  let drillTask: ReturnType<typeof scheduleDrill> = null;
+  const components: Component[] = [
+    { name: 'audio log', start: () => audiolog?.start(), stop: () => audiolog?.stop() },
+    { name: 'evidence', start: () => evidence.start(), stop: () => evidence.stop() },
+    { name: 'shutdown choreography', start: () => shutdown?.start(), stop: () => shutdown?.stop() },
+    {
+      name: 'drill schedule',
+      start: () => {
+        drillTask = cfg.calls ? scheduleDrill(cfg.calls.drill, drill, supervisor, clock.now) : null;
+      },
+      stop: async () => {
+        await drillTask?.stop();
+      },
+    },
+    // Never throws for a failing child: the built-in policy covers it.
+    { name: 'flows', start: () => flows?.start(), stop: () => flows?.stop() },
+    { name: 'supervisor', start: () => supervisor.start(), stop: () => supervisor.stop() },
+    {
+      name: 'api',
+      start: async () => {
+        try {
+          await api.listen({ host: cfg.api.listen, port: cfg.api.port });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          const why = code === 'EADDRINUSE' ? 'the port is already in use — is another Vaktpost running? change api.port' : (err as Error).message;
+          throw new Error(`cannot listen on ${cfg.api.listen}:${cfg.api.port}: ${why}`);
+        }
+      },
+      stop: () => api.close(),
+    },
+    {
+      name: 'scenario',
+      start: () => {
+        if (sim && cfg.sim.scenario) {
+          const scenario = loadScenario(cfg.sim.scenario);
+          stopScenario = playScenario(sim, scenario, (i) => log.info({ step: i }, 'scenario step played'));
+        }
+      },
+      stop: () => stopScenario?.(),
+    },
+  ];
+  const running = new Components(log);
   try {
-    await api.listen({ host: cfg.api.listen, port: cfg.api.port });
+    await running.start(components);
   } catch (err) {
-    await evidence.stop();
-    await supervisor.stop();
-    await flows?.stop();
-    await audiolog?.stop();
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the port is already in use — is another Vaktpost running? change api.port' : (err as Error).message;
-    throw new Error(`cannot listen on ${cfg.api.listen}:${cfg.api.port}: ${why}`);
+    await api.close().catch(() => {});
+    throw err;
   }
   const addr = api.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : cfg.api.port;
   const url = `${tls ? 'https' : 'http'}://${cfg.api.listen.includes(':') ? `[${cfg.api.listen}]` : cfg.api.listen}:${port}`;
-
-  if (sim && cfg.sim.scenario) {
-    const scenario = loadScenario(cfg.sim.scenario);
-    stopScenario = playScenario(sim, scenario, (i) => log.info({ step: i }, 'scenario step played'));
-  }
 
   return {
     supervisor,
@@ -344,14 +416,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
     url,
     initialAdmin,
     async stop() {
-      stopScenario?.();
-      shutdown?.stop();
-      await drillTask?.stop();
-      await api.close();
-      await evidence.stop();
-      await supervisor.stop();
-      await flows?.stop();
-      await audiolog?.stop();
+      await running.stop();
       store.close();
     },
   };

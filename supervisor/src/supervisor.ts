@@ -3,11 +3,22 @@
  * A decision is written to the store BEFORE any actuator is told about it; the
  * result of every actuation is written after. On start the stored target is
  * resumed, so a restart never flaps the route.
+ *
+ * Two time bases (why: a wall-clock step must neither hide a dead monitor nor cut a
+ * hold time short): the core (signal expiry, hold times, durations, override expiry)
+ * runs on *steady* time — the wall clock at start plus the monotonic time since — and
+ * every record (decision, event, sample) carries wall-clock time.
+ *
+ * A store that cannot write (disk full) never stops a route change: records wait in the
+ * journal (store/journal.ts), an alarm is raised, and they are written when it recovers.
+ * Every callback runs under the guard (guard.ts): a fault is an alarm, not a crash.
  */
 import { EventEmitter } from 'node:events';
 import { evaluateHealth, type Health, type HealthRules, SUBSYSTEM_NAMES } from './core/health.js';
 import { type Decision, initialPolicyState, type Override, type PolicyConfig, type PolicyState, type RouteTarget, step } from './core/policy.js';
 import type { Signal } from './core/signal.js';
+import { type Fault, Guard } from './guard.js';
+import { Journal, type JournalState } from './store/journal.js';
 import { type EffectiveSignal, SignalTable } from './core/signalTable.js';
 import type { Logger } from './log.js';
 import type { Clock, Monitor } from './monitors/monitor.js';
@@ -52,7 +63,14 @@ export interface SupervisorDeps {
   sampleEveryMs?: number;
   /** The municipality's flows (flows/advisor.ts); without it the built-in policy decides alone. */
   decisionAdvisor?: DecisionAdvisor;
+  /** Shared with the reconcilers and the API; created here if not given. */
+  guard?: Guard;
 }
+
+/** How long after the last internal fault `system.internal` stays at warn. */
+const INTERNAL_FAULT_WINDOW_MS = 10 * 60_000;
+/** At most one internal-fault alarm per place in this window (the log has every one). */
+const INTERNAL_ALARM_EVERY_MS = 60_000;
 
 export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private readonly table = new SignalTable();
@@ -70,14 +88,29 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private starting = false;
   private offAdvisor: (() => void) | null = null;
   private readonly subsystemStatus = new Map<string, string>();
+  readonly guard: Guard;
+  readonly journal: Journal;
+  /** Wall and monotonic time at construction: steady time = bootAt + (mono − bootMono). */
+  private readonly bootMono: number;
+  private lastDecisionReasons: Decision['reasons'] = [];
+  private readonly internalFaults: { lastAt: number | null; count: number; last: string | null; alarmedAt: Map<string, number> } = {
+    lastAt: null,
+    count: 0,
+    last: null,
+    alarmedAt: new Map(),
+  };
 
   constructor(private readonly d: SupervisorDeps) {
     super();
     this.setMaxListeners(100);
     const now = d.clock.now();
     this.bootAt = now;
+    this.bootMono = d.clock.monotonic();
     this.lastTickAt = now;
+    this.guard = d.guard ?? new Guard(d.log, (f) => this.internalFault(f));
+    this.journal = new Journal(d.store, { onState: (s) => this.onJournalState(s) });
     const last = d.store.lastDecision();
+    if (last) this.lastDecisionReasons = last.reasons;
     const lastChange = d.store.lastRouteChange();
     this.state = initialPolicyState(
       now,
@@ -104,9 +137,111 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     return this.state.route;
   }
 
+  /** The core's clock: immune to wall-clock steps (see the header). */
+  steadyNow(): number {
+    return this.bootAt + (this.d.clock.monotonic() - this.bootMono);
+  }
+
+  /** A steady time as wall-clock time now (for display and records). */
+  private toWall(steady: number): number {
+    return steady + (this.d.clock.now() - this.steadyNow());
+  }
+
+  /**
+   * An internal fault (guard.ts): logged by the guard; here it becomes an alarm (at most one
+   * per place a minute) and `system.internal` at warn for ten minutes.
+   */
+  internalFault(f: Fault): void {
+    const now = this.steadyNow();
+    this.internalFaults.lastAt = now;
+    this.internalFaults.count++;
+    this.internalFaults.last = `${f.where}: ${f.error.message}`;
+    const alarmed = this.internalFaults.alarmedAt.get(f.where);
+    if (alarmed === undefined || now - alarmed >= INTERNAL_ALARM_EVERY_MS) {
+      this.internalFaults.alarmedAt.set(f.where, now);
+      this.event({
+        kind: 'internal.error',
+        severity: 'alarm',
+        subsystem: 'system',
+        en: `Internal fault in ${f.where}: ${f.error.message} — Vaktpost carries on; report this to the supplier with the log`,
+        nb: `Intern feil i ${f.where}: ${f.error.message} — Vaktpost fortsetter; meld fra til leverandøren med loggen`,
+        data: { where: f.where, message: f.error.message },
+      });
+    }
+    if (this.started) this.selfSignals();
+  }
+
+  private onJournalState(s: JournalState): void {
+    if (!s.writable) {
+      this.d.log.error({ lastError: s.lastError, pending: s.pending }, 'the store cannot write: records wait in memory; routing goes on');
+    } else {
+      this.d.log.info({ dropped: s.dropped }, 'the store writes again: waiting records written');
+    }
+    this.event(
+      s.writable
+        ? {
+            kind: 'store.recovered',
+            severity: 'info',
+            subsystem: 'system',
+            en: `The store writes again; the records kept in memory are written${s.dropped.samples + s.dropped.records > 0 ? ` (${s.dropped.records} records and ${s.dropped.samples} samples were dropped when the buffer was full)` : ''}`,
+            nb: `Lagringen skriver igjen; postene som ventet i minnet er skrevet${s.dropped.samples + s.dropped.records > 0 ? ` (${s.dropped.records} poster og ${s.dropped.samples} målinger gikk tapt da bufferen var full)` : ''}`,
+            data: s,
+          }
+        : {
+            kind: 'store.unwritable',
+            severity: 'alarm',
+            subsystem: 'system',
+            en: `The store cannot write (${s.lastError}): routing goes on; records wait in memory until it can — free space on the data disk (box.dataDir)`,
+            nb: `Lagringen kan ikke skrive (${s.lastError}): rutingen fortsetter; postene venter i minnet — frigjør plass på datadisken (box.dataDir)`,
+            data: s,
+          },
+    );
+    if (this.started) this.selfSignals();
+  }
+
+  /** The supervisor's own health as signals: the store's write path and internal faults. */
+  private selfSignals(): void {
+    const wall = this.d.clock.now();
+    const ttlMs = Math.max(3 * this.d.tickMs, 5000);
+    const js = this.journal.state();
+    this.onSignal({
+      subsystem: 'system',
+      source: 'supervisor',
+      key: 'system.store',
+      status: js.writable ? 'ok' : 'fail',
+      value: js.writable ? 'writable' : 'unwritable',
+      observedAt: wall,
+      ttlMs,
+      ...(js.writable ? {} : { detail: `store cannot write (${js.lastError}); ${js.pending} records wait in memory` }),
+    });
+    const f = this.internalFaults;
+    const recent = f.lastAt !== null && this.steadyNow() - f.lastAt < INTERNAL_FAULT_WINDOW_MS;
+    this.onSignal({
+      subsystem: 'system',
+      source: 'supervisor',
+      key: 'system.internal',
+      status: recent ? 'warn' : 'ok',
+      value: f.count,
+      observedAt: wall,
+      ttlMs,
+      ...(recent ? { detail: `internal fault: ${f.last}` } : {}),
+    });
+  }
+
+  private tick(): void {
+    this.journal.flush();
+    this.selfSignals();
+    this.evaluate('tick');
+  }
+
   async start(): Promise<void> {
     this.started = true;
-    const resumed = this.d.store.lastDecision();
+    let resumed: ReturnType<Store['lastDecision']> = null;
+    try {
+      resumed = this.d.store.lastDecision();
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'cannot read the last decision; starting from the constructor state');
+    }
     this.event({
       kind: 'supervisor.start',
       severity: 'info',
@@ -120,9 +255,11 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       r.start();
     }
     this.starting = true;
+    this.selfSignals();
     for (const m of this.d.monitors) {
       try {
-        await m.start((s) => this.onSignal(s));
+        // The sink is guarded: a fault while handling a signal never reaches the monitor.
+        await m.start(this.guard.callback(`signal from monitor ${m.name}`, (s: Signal) => this.onSignal(s)));
       } catch (err) {
         this.event({
           kind: 'monitor.startFailed',
@@ -133,12 +270,17 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       }
     }
     this.starting = false;
-    this.tickTimer = setInterval(() => this.evaluate('tick'), this.d.tickMs);
+    this.tickTimer = setInterval(
+      this.guard.callback('decision tick', () => this.tick()),
+      this.d.tickMs,
+    );
     // The flows answer asynchronously: evaluate again when an answer (or its absence) may change the decision.
     this.offAdvisor =
-      this.d.decisionAdvisor?.onReevaluate(() => {
-        if (this.started) this.evaluate('flows');
-      }) ?? null;
+      this.d.decisionAdvisor?.onReevaluate(
+        this.guard.callback('flows re-evaluation', () => {
+          if (this.started) this.evaluate('flows');
+        }),
+      ) ?? null;
     this.evaluate('start');
   }
 
@@ -150,15 +292,19 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     this.offAdvisor = null;
     await Promise.allSettled(this.d.monitors.map((m) => m.stop()));
     await Promise.allSettled(this.d.reconcilers.map((r) => r.stop()));
+    this.journal.flush();
   }
 
   onSignal(signal: Signal): void {
     const prev = this.table.get(signal.key);
-    const changed = this.table.apply(signal);
-    const now = this.d.clock.now();
-    const last = this.lastSampleAt.get(signal.key) ?? 0;
+    const now = this.steadyNow();
+    // Received now, observed `age` ago by the monitor's own (wall) clock: the age survives
+    // a wall-clock step between the two readings only as a momentary blip.
+    const age = Math.max(0, this.d.clock.now() - signal.observedAt);
+    const changed = this.table.apply(signal, now - age);
+    const last = this.lastSampleAt.get(signal.key) ?? Number.NEGATIVE_INFINITY;
     if (changed || now - last >= (this.d.sampleEveryMs ?? 10_000)) {
-      this.d.store.insertSamples([signal]);
+      this.journal.samples([signal]);
       this.lastSampleAt.set(signal.key, now);
     }
     if (changed) {
@@ -184,7 +330,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
 
   /** Manual failover/failback with an expiry. Recorded with who did it. */
   setOverride(o: { route: RouteTarget; durationMs: number; by: string; reason: string }): Decision | null {
-    const now = this.d.clock.now();
+    const now = this.steadyNow();
     this.state = { ...this.state, override: { route: o.route, until: now + o.durationMs, by: o.by, reason: o.reason, setAt: now } };
     this.event({
       kind: 'override.set',
@@ -204,17 +350,17 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   }
 
   snapshot(): Snapshot {
-    const now = this.d.clock.now();
-    const last = this.d.store.lastDecision();
+    const now = this.steadyNow();
+    const o = this.state.override;
     return {
-      at: now,
+      at: this.d.clock.now(),
       box: this.d.box,
       route: this.state.route,
       mode: this.state.mode,
-      routeSince: Number.isFinite(this.state.routeSince) ? this.state.routeSince : this.bootAt,
-      modeSince: this.state.modeSince,
-      reasons: last?.reasons ?? [],
-      override: this.state.override,
+      routeSince: Number.isFinite(this.state.routeSince) ? this.toWall(this.state.routeSince) : this.bootAt,
+      modeSince: this.toWall(this.state.modeSince),
+      reasons: this.lastDecisionReasons,
+      override: o ? { ...o, until: this.toWall(o.until), setAt: this.toWall(o.setAt) } : null,
       decidedBy: this.decidedBy,
       health: this.health.subsystems,
       floor: this.health.floor,
@@ -225,14 +371,14 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
 
   event(e: Omit<EventInput, 'at'> & { at?: number }): void {
     const full: EventInput = { ...e, at: e.at ?? this.d.clock.now() };
-    const id = this.d.store.insertEvent(full);
+    const id = this.journal.event(full);
     const level = full.severity === 'alarm' ? 'error' : full.severity === 'warn' ? 'warn' : 'info';
     this.d.log[level]({ event: full.kind, id, subsystem: full.subsystem, actor: full.actor }, full.en);
     this.publish({ type: 'event', event: { ...full, id } });
   }
 
   private evaluate(cause: string): Decision | null {
-    const now = this.d.clock.now();
+    const now = this.steadyNow();
     // Publish signals that went stale since the last tick: silence is news.
     for (const key of this.table.staleTransitions(this.lastTickAt, now)) {
       const eff = this.table.effective(now).find((s) => s.key === key);
@@ -264,13 +410,16 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       this.subsystemEvents();
     }
     const { state, decision } = this.d.decisionAdvisor
-      ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective)
+      ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective, this.d.clock.now())
       : step(this.state, this.health, now, this.d.policy);
     this.state = state;
     if (!decision) return null;
     // Record first: the decision and the signals behind it are durable before anything moves.
-    const id = this.d.store.insertDecision(decision, effective);
+    // If the store cannot write, the journal keeps it and the route moves all the same.
+    const record = this.asRecord(decision);
+    const id = this.journal.decision(record, effective);
     this.decidedBy = decision.decidedBy;
+    this.lastDecisionReasons = decision.reasons;
     if (decision.routeChanged || decision.mode !== decision.previousMode) {
       const text = decision.reasons.slice(0, 3);
       this.event({
@@ -285,9 +434,18 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
         data: { decisionId: id, cause },
       });
     }
-    this.publish({ type: 'decision', decision: { ...decision, id } });
+    this.publish({ type: 'decision', decision: { ...record, id } });
     for (const r of this.d.reconcilers) r.setTarget(decision.route, id);
-    return decision;
+    return record;
+  }
+
+  /** A decision of the core (steady time) as it is recorded and shown (wall-clock time). */
+  private asRecord(d: Decision): Decision {
+    return {
+      ...d,
+      at: this.toWall(d.at),
+      override: d.override ? { ...d.override, until: this.toWall(d.override.until), setAt: this.toWall(d.override.setAt) } : null,
+    };
   }
 
   /** One event per subsystem whose status changed; a subsystem turning to fail is an alarm. */

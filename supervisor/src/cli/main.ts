@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Accounts, ROLES, type Role } from '../api/auth.js';
 import { startApp } from '../app.js';
+import { installProcessGuards } from '../lifecycle/processGuards.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
@@ -109,7 +110,17 @@ async function main(argv: string[]): Promise<void> {
     case 'run': {
       const cfg = loadConfig(values.config);
       const log = createLogger();
+      let started: Awaited<ReturnType<typeof startApp>> | null = null;
+      installProcessGuards(log, () =>
+        started
+          ? {
+              fault: (where, err) => started?.supervisor.internalFault({ where, error: err instanceof Error ? err : new Error(String(err)), at: Date.now() }),
+              beforeExit: () => started?.supervisor.journal.flush(),
+            }
+          : null,
+      );
       const app = await startApp(cfg, { log });
+      started = app;
       if (app.initialAdmin?.generated) {
         process.stdout.write(
           `\n  First start: an admin account was created.\n  Førstegangsstart: en administratorkonto er opprettet.\n` +

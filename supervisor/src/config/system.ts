@@ -27,6 +27,18 @@ export const systemSchema = z.strictObject({
     })
     .prefault({})
     .refine((d) => d.warnC < d.failC, { message: 'warnC must be below failC', path: ['warnC'] }),
+  /**
+   * The supervisor's own event-loop delay (p99 over each report window, ms): a lagging loop
+   * makes every probe late and every timeout long. Defaults leave room for a busy box.
+   */
+  eventLoop: z
+    .strictObject({
+      reportMs: z.number().int().min(500).max(60_000).default(5000),
+      warnMs: z.number().int().min(20).max(60_000).default(250),
+      failMs: z.number().int().min(50).max(120_000).default(2000),
+    })
+    .prefault({})
+    .refine((d) => d.warnMs < d.failMs, { message: 'warnMs must be below failMs', path: ['warnMs'] }),
   /** Memory in use (of total, from MemAvailable), percent. */
   memoryPct: thresholds(90, 97),
   /** Disk in use, percent, on each watched filesystem. */

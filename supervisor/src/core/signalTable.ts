@@ -2,8 +2,14 @@ import type { Signal, SignalStatus } from './signal.js';
 
 /** A signal as the core keeps it: with the time its value or status last changed. */
 export interface TrackedSignal extends Signal {
-  /** Epoch ms when value or status last changed (used for "on battery for 3 min"). */
+  /** When value or status last changed (used for "on battery for 3 min"), in the table's time base. */
   changedAt: number;
+  /**
+   * When the fact was observed, in the table's time base. The supervisor feeds steady
+   * (monotonic-based) time here, so a wall-clock step neither hides a dead monitor nor
+   * expires a live one; `observedAt` stays the wall-clock time for records and display.
+   */
+  receivedAt: number;
 }
 
 /** A signal as seen at a given moment: stale ones are turned into `unknown`. */
@@ -19,12 +25,15 @@ export interface EffectiveSignal extends TrackedSignal {
 export class SignalTable {
   private readonly byKey = new Map<string, TrackedSignal>();
 
-  /** Store a signal; returns true if its status or value changed. */
-  apply(signal: Signal): boolean {
+  /**
+   * Store a signal observed at `receivedAt` (the table's time base; default: its own
+   * `observedAt`, as when replaying recorded history). Returns true if status or value changed.
+   */
+  apply(signal: Signal, receivedAt: number = signal.observedAt): boolean {
     const prev = this.byKey.get(signal.key);
     const same = prev !== undefined && prev.status === signal.status && prev.value === signal.value;
-    const changedAt = same ? prev.changedAt : signal.observedAt;
-    this.byKey.set(signal.key, { ...signal, changedAt });
+    const changedAt = same ? prev.changedAt : receivedAt;
+    this.byKey.set(signal.key, { ...signal, changedAt, receivedAt });
     return !same;
   }
 
@@ -54,9 +63,9 @@ export class SignalTable {
 }
 
 export function effectiveSignal(s: TrackedSignal, now: number): EffectiveSignal {
-  const stale = now - s.observedAt > s.ttlMs;
+  const stale = now - s.receivedAt > s.ttlMs;
   if (!stale) return { ...s, stale: false };
   const status: SignalStatus = 'unknown';
-  const ageS = Math.round((now - s.observedAt) / 100) / 10;
+  const ageS = Math.round((now - s.receivedAt) / 100) / 10;
   return { ...s, status, stale: true, detail: `no update for ${ageS} s (ttl ${s.ttlMs / 1000} s)` };
 }

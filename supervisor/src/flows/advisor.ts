@@ -40,6 +40,8 @@ export interface DecisionAdvisor {
     now: number,
     cfg: PolicyConfig,
     signals: readonly EffectiveSignal[],
+    /** Wall-clock time for the flows (time of day); `now` is the core's steady time. */
+    wallNow?: number,
   ): { state: PolicyState; decision: Decision | null };
   /**
    * `listener` is called (never synchronously from step) when the Supervisor should
@@ -147,16 +149,17 @@ export class FlowsAdvisor implements DecisionAdvisor, Monitor {
     now: number,
     cfg: PolicyConfig,
     signals: readonly EffectiveSignal[],
+    wallNow: number = now,
   ): { state: PolicyState; decision: Decision | null } {
     const mono = this.d.clock.monotonic();
     const builtin = builtinOpinion(state, health, now, cfg);
     const ctx = {
       seq: this.seq + 1,
-      at: now,
+      at: wallNow,
       signals,
       health,
       builtin,
-      applied: { route: state.route, mode: state.mode, since: Number.isFinite(state.routeSince) ? state.routeSince : null },
+      applied: { route: state.route, mode: state.mode, since: Number.isFinite(state.routeSince) ? state.routeSince + (wallNow - now) : null },
     };
     const key = decisionInputKey(this.builder.build(ctx, false));
     this.currentKey = key;

@@ -17,15 +17,18 @@ export interface PowerOutputs {
 }
 
 /**
- * Open the configured outputs, both starting OFF: the lamp dark and the line
- * relay de-energised, i.e. calls to the backup centre until the supervisor has
- * decided and applied `local` (see ops/gpio/README.md). Rejects with a
+ * Open the configured outputs. The lamp starts dark. The line relay starts at the
+ * stored target route (`relayLocal`): energised if the last recorded decision said
+ * `local`, so a restart of Vaktpost changes nothing outside the box (opening it
+ * de-energised would switch the trunk to backup and back on every restart). With no
+ * stored decision (first start) it starts de-energised, i.e. backup, until the
+ * supervisor has decided and applied `local` (see ops/gpio/README.md). Rejects with a
  * GpioError naming the line if one cannot be opened.
  */
-export async function openPowerOutputs(gpio: GpioConfig, backend: GpioBackend): Promise<PowerOutputs> {
+export async function openPowerOutputs(gpio: GpioConfig, backend: GpioBackend, opts: { relayLocal?: boolean } = {}): Promise<PowerOutputs> {
   const out: PowerOutputs = {};
   const { alarmLamp, lineRelay } = gpio.outputs;
   if (alarmLamp) out.alarmLamp = await SwitchOutput.open(backend, lineSpecFor('alarmLamp', alarmLamp, gpio), false);
-  if (lineRelay) out.lineRelay = await SwitchOutput.open(backend, lineSpecFor('lineRelay', lineRelay, gpio), false);
+  if (lineRelay) out.lineRelay = await SwitchOutput.open(backend, lineSpecFor('lineRelay', lineRelay, gpio), opts.relayLocal === true);
   return out;
 }

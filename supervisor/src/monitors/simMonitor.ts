@@ -5,11 +5,14 @@
  */
 import type { SimBox, SimState } from '../../../hardware/sim/simBox.js';
 import type { Signal, SignalStatus, Subsystem } from '../core/signal.js';
-import type { Clock, Monitor, SignalSink } from './monitor.js';
+import type { Guard } from '../guard.js';
+import type { Logger } from '../log.js';
+import type { TestHooks } from '../testHooks.js';
+import type { Clock, SignalSink } from './monitor.js';
+import { PollingMonitor } from './pollingMonitor.js';
 
-export class SimMonitor implements Monitor {
+export class SimMonitor extends PollingMonitor {
   readonly name = 'sim';
-  private timer: NodeJS.Timeout | null = null;
   private readonly onChange = () => this.report();
   private emit: SignalSink = () => {};
 
@@ -19,20 +22,26 @@ export class SimMonitor implements Monitor {
     private readonly reportMs: number,
     /** A real Kamailio is configured: it reports telephony.kamailio itself. */
     private readonly realKamailio = false,
-  ) {}
-
-  async start(emit: SignalSink): Promise<void> {
-    this.emit = emit;
-    this.box.on('change', this.onChange);
-    this.report();
-    this.timer = setInterval(() => this.report(), this.reportMs);
-    this.timer.unref();
+    opts: { guard?: Guard; log?: Logger; hooks?: TestHooks | null } = {},
+  ) {
+    super({ pollMs: reportMs, ...(opts.guard ? { guard: opts.guard } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    this.hooks = opts.hooks ?? null;
   }
 
-  async stop(): Promise<void> {
+  private readonly hooks: TestHooks | null;
+
+  protected override onStart(emit: SignalSink): void {
+    this.emit = emit;
+    this.box.on('change', this.onChange);
+  }
+
+  protected override onStop(): void {
     this.box.off('change', this.onChange);
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  }
+
+  protected poll(): void {
+    this.hooks?.trip('monitor');
+    this.report();
   }
 
   private report(): void {

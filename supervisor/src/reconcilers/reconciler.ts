@@ -9,6 +9,9 @@
  * Every attempt, drift and verification is recorded through `record`.
  */
 import { EventEmitter } from 'node:events';
+import { Guard } from '../guard.js';
+import { silentLogger } from '../log.js';
+import type { TestHooks } from '../testHooks.js';
 import type { RouteActuator, RouteTarget, VerifyResult } from './actuator.js';
 
 export interface ActuatorStatus {
@@ -38,6 +41,10 @@ export interface ReconcilerOptions {
   driftCheckMs: number;
   now: () => number;
   record: (r: ReconcileRecord) => void;
+  /** Every timer and background attempt runs under it: a fault is an alarm, never a crash. */
+  guard?: Guard;
+  /** Chaos-suite fault injection (testHooks.ts); absent in production. */
+  hooks?: TestHooks | null;
 }
 
 export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converged: [RouteTarget]; verifyFailed: [VerifyResult & { target: RouteTarget }] }> {
@@ -55,12 +62,19 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
   private driftTimer: NodeJS.Timeout | null = null;
   /** Bumped on every new target so a stale in-flight attempt does not verify the wrong route. */
   private generation = 0;
+  private readonly guard: Guard;
 
   constructor(
     readonly actuator: RouteActuator,
     private readonly opts: ReconcilerOptions,
   ) {
     super();
+    this.guard = opts.guard ?? new Guard(silentLogger());
+  }
+
+  /** Recording must not break reconciliation: a record that cannot be made is a fault. */
+  private record(r: ReconcileRecord): void {
+    this.guard.run(`reconciler ${this.name}: record`, () => this.opts.record(r));
   }
 
   get name(): string {
@@ -82,7 +96,10 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
 
   start(): void {
     this.running = true;
-    this.driftTimer = setInterval(() => void this.checkDrift(), this.opts.driftCheckMs);
+    this.driftTimer = setInterval(
+      this.guard.callback(`reconciler ${this.name}: drift check`, () => this.checkDrift()),
+      this.opts.driftCheckMs,
+    );
     this.driftTimer.unref();
     if (this.target) this.kick();
   }
@@ -126,17 +143,30 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
 
   private kick(): void {
     if (!this.running || this.busy) return;
-    this.busy = this.converge().finally(() => {
+    const attempt = (async () => {
+      try {
+        await this.converge();
+      } catch (err) {
+        // converge() handles the actuator's errors; anything else is a fault of ours.
+        this.guard.report(`reconciler ${this.name}: converge`, err);
+        if (this.running && !this.retryTimer) this.scheduleRetry();
+      }
+    })();
+    this.busy = attempt.finally(() => {
       this.busy = null;
       // A new target may have arrived while we were busy.
       if (this.running && !this.converged && this.target && !this.retryTimer) this.kick();
     });
+    this.guard.promise(`reconciler ${this.name}: attempt`, this.busy);
   }
 
   private async converge(): Promise<void> {
     const target = this.target;
     if (!target) return;
     const gen = this.generation;
+    // Records of this attempt belong to the decision it was started for, even if a newer
+    // decision arrives while it runs.
+    const decisionId = this.decisionId;
     this.attempts++;
     const t0 = performance.now();
     try {
@@ -147,14 +177,14 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
         throw new Error(`applied ${target} but ${this.actuator.name} reads back ${observed}`);
       }
       const dt = performance.now() - t0;
-      this.opts.record({
+      this.record({
         kind: 'apply',
         actuator: this.name,
         target,
         ok: true,
         detail: `now routes to ${target}`,
         durationMs: dt,
-        decisionId: this.decisionId,
+        decisionId,
       });
       if (gen !== this.generation) return;
       this.converged = true;
@@ -162,11 +192,11 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
       this.lastAppliedAt = this.opts.now();
       this.emitStatus();
       this.emit('converged', target);
-      await this.verify(target, gen);
+      await this.verify(target, gen, decisionId);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       this.lastError = msg;
-      this.opts.record({ kind: 'apply', actuator: this.name, target, ok: false, detail: msg, durationMs: performance.now() - t0, decisionId: this.decisionId });
+      this.record({ kind: 'apply', actuator: this.name, target, ok: false, detail: msg, durationMs: performance.now() - t0, decisionId });
       this.emitStatus();
       if (gen === this.generation && this.running) this.scheduleRetry();
     }
@@ -175,14 +205,17 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
   private scheduleRetry(): void {
     const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.max(0, this.attempts - 1));
     const delay = base / 2 + Math.random() * (base / 2);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.kick();
-    }, delay);
+    this.retryTimer = setTimeout(
+      this.guard.callback(`reconciler ${this.name}: retry`, () => {
+        this.retryTimer = null;
+        this.kick();
+      }),
+      delay,
+    );
     this.retryTimer.unref();
   }
 
-  private async verify(target: RouteTarget, gen: number): Promise<void> {
+  private async verify(target: RouteTarget, gen: number, decisionId: number | null): Promise<void> {
     if (!this.actuator.verify) return;
     let result: VerifyResult;
     try {
@@ -192,20 +225,21 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
     }
     if (gen !== this.generation) return;
     this.lastVerify = { ...result, target, at: this.opts.now() };
-    this.opts.record({
+    this.record({
       kind: 'verify',
       actuator: this.name,
       target,
       ok: result.ok,
       detail: result.detail,
       durationMs: result.durationMs,
-      decisionId: this.decisionId,
+      decisionId,
     });
     this.emitStatus();
     if (!result.ok) this.emit('verifyFailed', { ...result, target });
   }
 
   private async checkDrift(): Promise<void> {
+    this.opts.hooks?.trip('reconciler');
     if (!this.running || this.busy || !this.target || !this.converged) return;
     const target = this.target;
     let observed: RouteTarget | 'unknown';
@@ -218,7 +252,7 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
     const changed = observed !== this.observed;
     this.observed = observed;
     if (observed !== target && this.target === target && this.converged) {
-      this.opts.record({
+      this.record({
         kind: 'drift',
         actuator: this.name,
         target,

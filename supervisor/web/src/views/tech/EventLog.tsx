@@ -70,14 +70,14 @@ export function EventLog({ live }: { live: LiveState }) {
   const newest = rows[0]?.id ?? 0;
   const fresh =
     filter.until || loaded !== filter
-    ? []
-    : live.recent.filter(
-        (e) =>
-          e.id > newest &&
-          (!filter.severity || e.severity === filter.severity) &&
-          (!filter.kind.trim() || e.kind === filter.kind.trim()) &&
-          (!filter.since || e.at >= new Date(filter.since).getTime()),
-      );
+      ? []
+      : live.recent.filter(
+          (e) =>
+            e.id > newest &&
+            (!filter.severity || e.severity === filter.severity) &&
+            (!filter.kind.trim() || e.kind === filter.kind.trim()) &&
+            (!filter.since || e.at >= new Date(filter.since).getTime()),
+        );
   const all = [...fresh, ...rows].filter((e) => matchesText(e, filter.text));
 
   const older = async () => {

@@ -1,0 +1,89 @@
+/**
+ * One polling loop for monitors that read something every `pollMs`
+ * (cf. Home Assistant's DataUpdateCoordinator).
+ *
+ * Guarantees:
+ *  - Polls never overlap: the next one is scheduled when the previous has finished.
+ *  - A poll that throws (a bug, or a driver error the monitor did not turn into an
+ *    `unknown` signal) never escapes: the first failure is logged and reported as an
+ *    internal fault ("down" once), later ones back off (up to `maxBackoffMs`), and the
+ *    first success after that is logged once ("back"). The signals it stops sending go
+ *    stale and become `unknown` by their ttl: silence is never read as fine.
+ *  - `stop()` waits for a poll in flight and schedules nothing after it.
+ */
+import type { Guard } from '../guard.js';
+import type { Logger } from '../log.js';
+import type { Monitor, SignalSink } from './monitor.js';
+
+export interface PollingOptions {
+  pollMs: number;
+  /** Longest wait between failing polls (default 8 × pollMs, at least 5 s). */
+  maxBackoffMs?: number;
+  guard?: Guard;
+  log?: Logger;
+}
+
+export abstract class PollingMonitor implements Monitor {
+  abstract readonly name: string;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private running = false;
+  private failures = 0;
+
+  constructor(protected readonly polling: PollingOptions) {}
+
+  /** One reading; emit what was observed. May throw: the loop handles it. */
+  protected abstract poll(emit: SignalSink): Promise<void> | void;
+
+  /** Hook for monitors that also listen for events; called once at start. */
+  protected onStart(_emit: SignalSink): Promise<void> | void {}
+  protected onStop(): Promise<void> | void {}
+
+  async start(emit: SignalSink): Promise<void> {
+    this.running = true;
+    await this.onStart(emit);
+    await this.once(emit);
+    this.schedule(emit);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+    await this.onStop();
+  }
+
+  private schedule(emit: SignalSink): void {
+    if (!this.running) return;
+    const backoff = this.failures === 0 ? this.polling.pollMs : Math.min(this.maxBackoff(), this.polling.pollMs * 2 ** (this.failures - 1));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.once(emit).then(() => this.schedule(emit));
+    }, backoff);
+    this.timer.unref();
+  }
+
+  private maxBackoff(): number {
+    return this.polling.maxBackoffMs ?? Math.max(5000, this.polling.pollMs * 8);
+  }
+
+  private async once(emit: SignalSink): Promise<void> {
+    const run = (async () => {
+      try {
+        await this.poll(emit);
+        if (this.failures > 0) this.polling.log?.info({ monitor: this.name, failures: this.failures }, `monitor ${this.name} polls again`);
+        this.failures = 0;
+      } catch (err) {
+        this.failures++;
+        if (this.failures === 1) {
+          if (this.polling.guard) this.polling.guard.report(`monitor ${this.name}: poll`, err);
+          else this.polling.log?.error({ monitor: this.name, err: (err as Error).message }, `monitor ${this.name}: poll failed`);
+        }
+      }
+    })();
+    this.inFlight = run;
+    await run;
+    this.inFlight = null;
+  }
+}
