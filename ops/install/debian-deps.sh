@@ -5,7 +5,7 @@
 # with their own configs (see shared FACTS), and a stock kamailio/upsd/chronyd
 # would only hold the ports the tests need.
 set -euo pipefail
-PKGS=(kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
+PKGS=(faketime kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
       nftables iproute2 iputils-ping chromium procps psmisc
       iptables python3)  # iptables: NFQUEUE target for the WAN test-bed delay shim (python3, stdlib only)
 [ "${1:-}" = "--print" ] && { echo "${PKGS[@]}"; exit 0; }
