@@ -300,6 +300,7 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
   const drillTask = cfg.calls ? scheduleDrill(cfg.calls.drill, drill, supervisor, clock.now) : null;
   const api = await buildApi({
+    log,
     drill,
     supervisor,
     store,
