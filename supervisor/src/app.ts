@@ -332,6 +332,7 @@ async function buildAndStart(
     log.info({ fingerprint: tls.fingerprint, generated: tls.generated }, 'HTTPS with the box certificate (compare the SHA-256 fingerprint in the browser)');
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
   const api = await buildApi({
+    log,
     drill,
     supervisor,
     store,
