@@ -347,10 +347,12 @@ async function buildAndStart(
   });
   if (flows) registerFlowsRoutes(api, { flows, accounts });
   if (hooks) registerTestHooksRoutes(api, hooks);
-  // A handler that fails with a 5xx is a fault of ours: an alarm, not only a log line.
+  // A handler that fails with a 5xx is a fault of ours: an alarm too (the API's error
+  // handler has already logged it with the request id).
   api.addHook('onError', async (req, _reply, err) => {
     const status = (err as { statusCode?: number }).statusCode;
-    if (status === undefined || status >= 500) guard.report(`API ${req.method} ${req.routeOptions.url ?? req.url}`, err);
+    if (status === undefined || status >= 500)
+      ref.supervisor?.internalFault({ where: `API ${req.method} ${req.routeOptions.url ?? req.url}`, error: err, at: clock.now() });
   });
 
   // Dependency order; stopped in reverse. The audio log and evidence listen before the

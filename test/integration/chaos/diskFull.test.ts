@@ -50,7 +50,10 @@ t.test('data disk full: the route still moves, an alarm is raised, the records l
   const i0 = live.messages.length;
   const t0 = performance.now();
   await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
-  const change = await live.next(after(i0, (m) => m.type === 'decision' && (m.decision as { routeChanged: boolean }).routeChanged), 30_000);
+  const change = await live.next(
+    after(i0, (m) => m.type === 'decision' && (m.decision as { routeChanged: boolean }).routeChanged),
+    30_000,
+  );
   const routeMs = performance.now() - t0;
   const decision = change.decision as { id: number; route: string };
   t.equal(decision.route, 'backup', 'the fault still moves the route');
