@@ -1,0 +1,171 @@
+/**
+ * PollingMonitor (monitors/pollingMonitor.ts) on a scripted poll with a short pollMs:
+ * polls never overlap; a throwing poll is reported once through the guard, later
+ * failures back off, "polls again" is logged once; stop waits for the poll in flight
+ * and nothing runs after it. Waits are on conditions, never on a time budget.
+ */
+import t from 'tap';
+import type { Signal } from '../../../supervisor/src/core/signal.js';
+import { type Fault, Guard } from '../../../supervisor/src/guard.js';
+import type { SignalSink } from '../../../supervisor/src/monitors/monitor.js';
+import { PollingMonitor, type PollingOptions } from '../../../supervisor/src/monitors/pollingMonitor.js';
+import { waitFor } from '../../helpers/util.js';
+import { gate, recordingLog } from './fakes.js';
+
+const POLL_MS = 20;
+
+class Scripted extends PollingMonitor {
+  readonly name = 'scripted';
+  polls = 0;
+  active = 0;
+  maxActive = 0;
+  starts: number[] = [];
+  ends: number[] = [];
+  /** Throw on these poll numbers (1-based). */
+  throwOn: (n: number) => boolean = () => false;
+  /** Each poll awaits this, if set. */
+  hold: (() => Promise<void>) | null = null;
+  stopped = false;
+  events: string[] = [];
+
+  constructor(opts: PollingOptions) {
+    super(opts);
+  }
+
+  protected override async poll(emit: SignalSink): Promise<void> {
+    const n = ++this.polls;
+    this.events.push(`poll ${n}`);
+    if (this.stopped) this.events.push('POLL AFTER STOP');
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    this.starts.push(performance.now());
+    try {
+      if (this.hold) await this.hold();
+      if (this.throwOn(n)) throw new Error(`driver error ${n}`);
+      emit({ subsystem: 'system', source: 'scripted', key: 'system.scripted', status: 'ok', value: n, observedAt: Date.now(), ttlMs: 1000 });
+    } finally {
+      this.active--;
+      this.ends.push(performance.now());
+      this.events.push(`end ${n}`);
+    }
+  }
+
+  protected override onStop(): void {
+    this.events.push('onStop');
+  }
+}
+
+t.test('polls never overlap, even when a poll takes longer than pollMs', async (t) => {
+  const m = new Scripted({ pollMs: POLL_MS });
+  m.hold = () => new Promise((r) => setTimeout(r, POLL_MS * 3));
+  const got: Signal[] = [];
+  await m.start((s) => got.push(s));
+  t.teardown(() => m.stop());
+  await waitFor(() => m.polls >= 5, { timeoutMs: 20_000, what: 'five polls' });
+  await m.stop();
+  t.equal(m.maxActive, 1, 'never two polls at once');
+  for (let i = 1; i < m.starts.length; i++) {
+    t.ok((m.starts[i] as number) >= (m.ends[i - 1] as number), `poll ${i + 1} started after poll ${i} ended`);
+  }
+  t.ok(got.length >= 5, 'signals emitted');
+});
+
+t.test('a throwing poll: one fault through the guard, growing backoff, "polls again" once', async (t) => {
+  const { log, lines } = recordingLog();
+  const faults: Fault[] = [];
+  const guard = new Guard(log, (f) => faults.push(f));
+  const m = new Scripted({ pollMs: POLL_MS, maxBackoffMs: 10_000, guard, log });
+  const FAILS = 4; // polls 2..5 throw
+  m.throwOn = (n) => n >= 2 && n < 2 + FAILS;
+  const got: Signal[] = [];
+  await m.start((s) => got.push(s));
+  t.teardown(() => m.stop());
+  await waitFor(() => m.polls >= 2 + FAILS + 2, { timeoutMs: 30_000, what: 'recovery and one more poll' });
+  await m.stop();
+
+  t.equal(faults.length, 1, 'reported once, not once per failing poll');
+  t.equal(faults[0]?.where, 'monitor scripted: poll');
+  t.equal(faults[0]?.error.message, 'driver error 2', 'the first failure');
+  t.equal(lines.filter((l) => l.level === 'error' && l.obj.where === 'monitor scripted: poll').length, 1, 'logged once');
+  const back = lines.filter((l) => /polls again/.test(l.msg));
+  t.equal(back.length, 1, '"back" logged once');
+  t.equal(back[0]?.obj.failures, FAILS);
+
+  // Gap before poll k+1 after the k-th consecutive failure is at least pollMs·2^(k−1).
+  const gap = (n: number) => (m.starts[n] as number) - (m.ends[n - 1] as number); // before poll n+1 (0-based index n)
+  const slack = 2; // timers may fire a millisecond early
+  t.ok(gap(2) >= POLL_MS - slack, `after 1 failure ≥ ${POLL_MS} ms (${gap(2).toFixed(1)})`);
+  t.ok(gap(3) >= 2 * POLL_MS - slack, `after 2 failures ≥ ${2 * POLL_MS} ms (${gap(3).toFixed(1)})`);
+  t.ok(gap(4) >= 4 * POLL_MS - slack, `after 3 failures ≥ ${4 * POLL_MS} ms (${gap(4).toFixed(1)})`);
+  t.ok(gap(5) >= 8 * POLL_MS - slack, `after 4 failures ≥ ${8 * POLL_MS} ms (${gap(5).toFixed(1)})`);
+  t.ok(
+    got.some((s) => s.value === 2 + FAILS),
+    'signals flow again after recovery',
+  );
+});
+
+t.test('a poll that keeps failing is retried for ever (capped backoff), never given up', async (t) => {
+  const { log } = recordingLog();
+  const m = new Scripted({ pollMs: POLL_MS, maxBackoffMs: 30, log });
+  m.throwOn = () => true;
+  await m.start(() => {});
+  t.teardown(() => m.stop());
+  await waitFor(() => m.polls >= 7, { timeoutMs: 30_000, what: 'seven failing polls' });
+  await m.stop();
+  t.ok(m.polls >= 7, 'still polling while failing');
+  t.equal(m.active, 0);
+});
+
+t.test('a failure without a guard is logged once through the logger', async (t) => {
+  const { log, lines } = recordingLog();
+  const m = new Scripted({ pollMs: POLL_MS, log });
+  m.throwOn = (n) => n <= 3;
+  await m.start(() => {});
+  t.teardown(() => m.stop());
+  await waitFor(() => m.polls >= 5, { timeoutMs: 30_000, what: 'recovery' });
+  await m.stop();
+  t.equal(lines.filter((l) => l.level === 'error').length, 1);
+  t.match(lines.find((l) => l.level === 'error')?.msg, /monitor scripted: poll failed/);
+});
+
+t.test('stop waits for the poll in flight; nothing runs after it', async (t) => {
+  const m = new Scripted({ pollMs: POLL_MS });
+  await m.start(() => {});
+  await waitFor(() => m.polls >= 2, { timeoutMs: 20_000, what: 'a scheduled poll' });
+  const g = gate();
+  m.hold = () => g.promise;
+  const held = m.polls + 1;
+  await waitFor(() => m.active === 1, { timeoutMs: 20_000, what: 'a poll in flight' });
+  let stopped = false;
+  const stopping = m.stop().then(() => {
+    stopped = true;
+    m.stopped = true;
+  });
+  await new Promise((r) => setTimeout(r, POLL_MS * 3));
+  t.equal(stopped, false, 'stop has not returned while the poll is in flight');
+  t.notOk(m.events.includes('onStop'), 'onStop waits too');
+  g.open();
+  await stopping;
+  const ended = m.events.indexOf(`end ${held}`);
+  t.ok(ended >= 0 && ended < m.events.indexOf('onStop'), 'the poll ended before onStop');
+  const polls = m.polls;
+  await new Promise((r) => setTimeout(r, POLL_MS * 10));
+  t.equal(m.polls, polls, 'no poll after stop');
+  t.notOk(m.events.includes('POLL AFTER STOP'));
+});
+
+t.test('stop during the first poll of start: nothing is scheduled after it', async (t) => {
+  const m = new Scripted({ pollMs: POLL_MS });
+  const g = gate();
+  m.hold = () => g.promise;
+  const starting = m.start(() => {});
+  await waitFor(() => m.active === 1, { timeoutMs: 20_000, what: 'the first poll in flight' });
+  const stopping = m.stop().then(() => {
+    m.stopped = true;
+  });
+  g.open();
+  await Promise.all([starting, stopping]);
+  await new Promise((r) => setTimeout(r, POLL_MS * 10));
+  t.equal(m.polls, 1, 'only the first poll ran');
+  t.notOk(m.events.includes('POLL AFTER STOP'));
+});
