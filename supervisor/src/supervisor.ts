@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { evaluateHealth, type Health, type HealthRules, SUBSYSTEM_NAMES } from './core/health.js';
 import { type Decision, initialPolicyState, type Override, type PolicyConfig, type PolicyState, type RouteTarget, step } from './core/policy.js';
+import { type CallPathState, callPath } from './core/callPath.js';
 import type { Signal } from './core/signal.js';
 import { type Fault, Guard } from './guard.js';
 import { Journal, type JournalState } from './store/journal.js';
@@ -38,6 +39,8 @@ export interface Snapshot {
   decidedBy: string;
   health: Health['subsystems'];
   floor: Health['floor'];
+  /** Where callers actually end up (core/callPath.ts): the operator's headline. */
+  callPath: CallPathState;
   signals: EffectiveSignal[];
   actuators: ActuatorStatus[];
 }
@@ -47,6 +50,7 @@ export type LiveMessage =
   | { type: 'decision'; decision: Decision & { id: number } }
   | { type: 'health'; health: Health['subsystems']; floor: Health['floor'] }
   | { type: 'actuator'; status: ActuatorStatus }
+  | { type: 'callPath'; callPath: CallPathState }
   | { type: 'event'; event: EventInput & { id: number } };
 
 export interface SupervisorDeps {
@@ -94,6 +98,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private readonly unknownSince = new Map<string, { since: number; alarmed: boolean }>();
   /** Health alarms (e.g. mains lost) already raised, by code and signals. */
   private readonly activeHealthAlarms = new Set<string>();
+  private lastCallPathKey = '';
   readonly guard: Guard;
   readonly journal: Journal;
   /** Wall and monotonic time at construction: steady time = bootAt + (mono − bootMono). */
@@ -370,6 +375,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       decidedBy: this.decidedBy,
       health: this.health.subsystems,
       floor: this.health.floor,
+      callPath: callPath(this.state.route, this.health),
       signals: this.table.effective(now),
       actuators: this.d.reconcilers.map((r) => r.status()),
     };
@@ -417,6 +423,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     }
     this.unknownAlarms(now);
     this.healthAlarms();
+    this.publishCallPath();
     const { state, decision } = this.d.decisionAdvisor
       ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective, this.d.clock.now())
       : step(this.state, this.health, now, this.d.policy);
@@ -513,6 +520,15 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
         data: { subsystem: h.subsystem, unknownForMs: now - u.since },
       });
     }
+  }
+
+  /** The operator's headline when it changes (route changes publish it too, via evaluate). */
+  private publishCallPath(): void {
+    const cp = callPath(this.state.route, this.health);
+    const key = `${cp.path}|${cp.reasons.map((r) => r.code).join(',')}`;
+    if (key === this.lastCallPathKey) return;
+    this.lastCallPathKey = key;
+    this.publish({ type: 'callPath', callPath: cp });
   }
 
   /** Reasons that are alarms although their subsystem only warns (mains lost): raised once each. */

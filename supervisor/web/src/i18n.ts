@@ -37,6 +37,15 @@ const en = {
   'route.why': 'Why',
   'route.noReasons': 'Nothing to note.',
   'route.override': 'Set manually to {route} by {by} until {until}: “{reason}”',
+  'route.noRouter': 'CALLS CANNOT REACH THE LOCAL CENTRE',
+  'route.noRouterWhy':
+    "The call router on this box (Kamailio) is down: calls are not routed from here. Only the carrier's own reroute to the backup centre helps now.",
+  'route.noRouterDo': 'Phone municipal IT on call now. Tell the backup centre that calls may come to them.',
+  'route.announcement': 'NO CENTRE ANSWERS',
+  'route.announcementWhy':
+    'Calls go to the {route} centre, but it answers on no path: callers hear the recorded message that tells them to call 113 if it is acute.',
+  'route.announcementDo': 'Phone the backup centre and municipal IT on call now, on another line. Keep 113 informed.',
+  'route.whatToDo': 'What to do',
   'route.floor': 'Safety rule in force: calls go to the backup centre whatever else says.',
   'mode.label': 'State',
   'mode.normal': 'Normal operation',
@@ -278,6 +287,15 @@ const nb: Record<MsgKey, string> = {
   'route.why': 'Hvorfor',
   'route.noReasons': 'Ingen merknader.',
   'route.override': 'Manuelt satt til {route} av {by} til {until}: «{reason}»',
+  'route.noRouter': 'ANROP NÅR IKKE LOKAL SENTRAL',
+  'route.noRouterWhy':
+    'Anropsruteren i denne boksen (Kamailio) er nede: anrop rutes ikke herfra. Nå hjelper bare operatørens egen omruting til reservesentralen.',
+  'route.noRouterDo': 'Ring kommunens IT-vakt nå. Si fra til reservesentralen at anrop kan komme dit.',
+  'route.announcement': 'INGEN SENTRAL SVARER',
+  'route.announcementWhy':
+    'Anrop går til {route}sentralen, men den svarer ikke på noen vei: innringere hører den innspilte meldingen om å ringe 113 hvis det haster.',
+  'route.announcementDo': 'Ring reservesentralen og kommunens IT-vakt nå, på en annen linje. Hold 113 orientert.',
+  'route.whatToDo': 'Gjør dette',
   'route.floor': 'Sikkerhetsregel gjelder: anrop går til reservesentralen uansett.',
   'mode.label': 'Tilstand',
   'mode.normal': 'Normal drift',

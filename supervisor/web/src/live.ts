@@ -71,6 +71,8 @@ export function applyDelta(snap: Snapshot, m: LiveMessage): Snapshot {
         modeSince: d.mode !== d.previousMode ? d.at : snap.modeSince,
       };
     }
+    case 'callPath':
+      return { ...snap, callPath: m.callPath };
     case 'actuator': {
       const others = snap.actuators.filter((a) => a.actuator !== m.status.actuator);
       return { ...snap, actuators: [...others, m.status].sort((a, b) => a.actuator.localeCompare(b.actuator)) };

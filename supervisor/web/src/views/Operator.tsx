@@ -43,15 +43,39 @@ export function RoutePanel({ live, compact }: { live: LiveState; compact?: boole
     </ul>
   );
   const since = Number.isFinite(snap.routeSince) ? snap.routeSince : null;
+  // Where callers actually end up: with no centre answering or the call router down the
+  // headline is its own critical state, never a normal-looking "backup centre".
+  const path = snap.callPath?.path ?? snap.route;
+  const critical = snap.callPath?.critical === true;
   return (
-    <section class={`route route-${snap.route}`} data-testid="route" data-route={snap.route} data-mode={snap.mode} aria-labelledby="route-h">
+    <section
+      class={`route route-${snap.route}${critical ? ' route-critical' : ''}`}
+      data-testid="route"
+      data-route={snap.route}
+      data-mode={snap.mode}
+      data-callpath={path}
+      aria-labelledby="route-h"
+    >
       <h2 id="route-h" class="route-heading">
         {t('route.heading')}
       </h2>
       <p class="route-target" aria-live="assertive">
-        <Icon name={snap.route} size={64} />
-        <span data-testid="route-text">{routeName(snap.route)}</span>
+        <Icon name={critical ? 'fail' : snap.route} size={64} />
+        <span data-testid="route-text">{critical ? t(path === 'noRouter' ? 'route.noRouter' : 'route.announcement') : routeName(snap.route)}</span>
       </p>
+      {critical ? (
+        <div class="route-critical-what" data-testid="route-critical" role="alert">
+          <p>{t(path === 'noRouter' ? 'route.noRouterWhy' : 'route.announcementWhy', { route: routeShort(snap.route) })}</p>
+          <p>
+            <strong>{t('route.whatToDo')}:</strong> {t(path === 'noRouter' ? 'route.noRouterDo' : 'route.announcementDo')}
+          </p>
+          <ul class="reasons">
+            {snap.callPath.reasons.map((r) => (
+              <li key={r.code + r.signals.join()}>{pick(r)}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <p class="route-sub">
         {since !== null ? (
           <>
