@@ -89,7 +89,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
   const page = b.page;
   await login(page, sup.url, 'admin', ADMIN_PW);
   await page.goto(`${sup.url}/#/technician/audio`);
-  await page.getByTestId('audio-search').waitFor({ timeout: 10_000 });
+  await page.getByTestId('audio-search').waitFor({ timeout: 30_000 });
 
   let first: { id: string; audioMs: number } | null = null;
   await t.test('search by caller finds that caller only', async (t) => {
@@ -111,18 +111,18 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
     await page.getByTestId('audio-since').fill(localMinute(t0 - 120_000));
     await page.getByTestId('audio-until').fill(localMinute(Date.now() + 120_000));
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await waitFor(async () => (await page.getByTestId('audio-row').count()) === 2, { timeoutMs: 5000, what: 'both recordings in the period' });
+    await waitFor(async () => (await page.getByTestId('audio-row').count()) === 2, { timeoutMs: 30_000, what: 'both recordings in the period' });
     await page.getByTestId('audio-since').fill(localMinute(Date.now() + 120_000));
     await page.getByTestId('audio-until').fill(localMinute(Date.now() + 240_000));
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await page.getByText('No recordings match.').waitFor({ timeout: 5000 });
+    await page.getByText('No recordings match.').waitFor({ timeout: 30_000 });
     t.equal(await page.getByTestId('audio-row').count(), 0, 'nothing after the calls');
     // Back to the first caller for playback.
     await page.getByTestId('audio-since').fill('');
     await page.getByTestId('audio-until').fill('');
     await page.getByTestId('audio-caller').fill(CALLERS.first);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await waitFor(async () => (await page.getByTestId('audio-row').count()) === 1, { timeoutMs: 5000, what: 'the first caller again' });
+    await waitFor(async () => (await page.getByTestId('audio-row').count()) === 1, { timeoutMs: 30_000, what: 'the first caller again' });
   });
 
   await t.test('bad search input is refused by the server with what is wrong', async (t) => {
@@ -165,7 +165,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
     t.notOk(await play.isDisabled(), 'Play is enabled with a reason');
     await play.click();
     const player = page.getByTestId('audio-player');
-    await player.waitFor({ timeout: 10_000 });
+    await player.waitFor({ timeout: 30_000 });
     t.equal(await player.getAttribute('data-id'), first?.id, 'the chosen recording');
     // Chromium decodes the archived WAV: its length is the recording's.
     // Polled with page.evaluate (CDP, not subject to the page's CSP, unlike waitForFunction's
@@ -179,7 +179,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
         if (d !== null) seconds = d;
         return d !== null;
       },
-      { timeoutMs: 10_000, what: 'Chromium to load the recording into the audio element' },
+      { timeoutMs: 30_000, what: 'Chromium to load the recording into the audio element' },
     );
     t.ok(
       Math.abs(seconds * 1000 - (first?.audioMs ?? 0)) < 250,
@@ -208,7 +208,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
   });
 
   await t.test('export and legal hold from the page, each with the reason in the access record', async (t) => {
-    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.getByTestId('audio-export').first().click()]);
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByTestId('audio-export').first().click()]);
     const file = path.join(dir, 'export.tar');
     await dl.saveAs(file);
     const listing = (await run('tar', ['-tf', file])).stdout;
@@ -220,7 +220,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
     t.ok(await hold.isDisabled(), 'no legal hold without a case number');
     await page.getByTestId('audio-case').fill('Sak 2026-114');
     await hold.click();
-    await page.getByTestId('audio-row').first().getByText('legal hold Sak 2026-114').waitFor({ timeout: 5000 });
+    await page.getByTestId('audio-row').first().getByText('legal hold Sak 2026-114').waitFor({ timeout: 30_000 });
     t.equal(await hold.textContent(), 'Release hold', 'the row now offers the release');
 
     const log = (await sup.api<{ access: AccessEntry[] }>('GET', '/api/audiolog/access?limit=50')).json.access;
@@ -249,7 +249,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
     await ab.page.goto(`${sup.url}/#/technician/audio`);
     await ab.page.getByTestId('audio-caller').fill(CALLERS.first);
     await ab.page.getByRole('button', { name: 'Search', exact: true }).click();
-    await ab.page.getByTestId('audio-row').first().waitFor({ timeout: 5000 });
+    await ab.page.getByTestId('audio-row').first().waitFor({ timeout: 30_000 });
     const v = await axeViolations(ab.page);
     t.same(v, [], v.map((x) => `${x.id} (${x.impact}): ${x.help} — ${x.nodes.join(', ')}`).join('\n') || 'none');
   });
@@ -259,7 +259,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
     t.teardown(() => tb.close());
     await login(tb.page, sup.url, TECH.username, TECH.password);
     await tb.page.goto(`${sup.url}/#/technician/audio`);
-    await tb.page.getByTestId('audio-denied').waitFor({ timeout: 10_000 });
+    await tb.page.getByTestId('audio-denied').waitFor({ timeout: 30_000 });
     t.match(await tb.page.getByTestId('audio-denied').textContent(), /only the admin role/);
     t.equal(await tb.page.getByTestId('audio-search').count(), 0, 'no search form');
     const r = await tb.page.evaluate(async () => (await fetch('/api/audiolog/recordings')).status);

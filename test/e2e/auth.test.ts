@@ -111,7 +111,7 @@ window.result = fetch(${JSON.stringify(target)}, { method: 'POST', credentials: 
       ['localhost', 401, 'cross-site: the SameSite=Strict cookie is not sent'],
       ['127.0.0.1', 403, 'same site, other origin: the cookie goes along, the CSRF header does not'],
     ] as const) {
-      const resP = b.page.waitForResponse((r) => r.url() === target && r.request().method() === 'POST', { timeout: 10_000 });
+      const resP = b.page.waitForResponse((r) => r.url() === target && r.request().method() === 'POST', { timeout: 30_000 });
       await b.page.goto(`http://${host}:${evilPort}/form`);
       const res = await resP;
       t.equal(res.status(), expect, `form post from ${host}:${evilPort} → ${expect} (${why})`);
@@ -191,7 +191,7 @@ window.result = fetch(${JSON.stringify(target)}, { method: 'POST', credentials: 
         const r = await call('GET', '/api/samples?key=power.ups1.charge&buckets=10');
         return (r.json.points as unknown[]).length > 0 ? r : null;
       },
-      { timeoutMs: 5000, what: 'samples of power.ups1.charge' },
+      { timeoutMs: 30_000, what: 'samples of power.ups1.charge' },
     );
     const pts = series.json.points as Array<{ at: number; min: number; max: number; avg: number; n: number }>;
     t.ok(pts.length <= 10, `folded into at most 10 buckets (${pts.length})`);

@@ -131,7 +131,7 @@ t.test('HTTPS API, Secure session cookie, WSS live channel, UI live in Chromium'
   const b = await openBrowser({ ignoreHTTPSErrors: true }); // self-signed: the operator accepts it once
   t.teardown(() => b.close());
   await login(b.page, url, 'admin', PW);
-  await b.page.locator('[data-testid=conn][data-conn=live]').waitFor({ timeout: 10_000 });
+  await b.page.locator('[data-testid=conn][data-conn=live]').waitFor({ timeout: 30_000 });
   t.equal(await b.page.evaluate('location.protocol'), 'https:', 'the UI runs over HTTPS and goes live (wss:)');
   t.same(b.errors, [], 'no script errors');
 });

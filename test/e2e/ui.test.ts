@@ -152,7 +152,7 @@ t.test('web UI in Chromium against the real supervisor', async (t) => {
         const s = await sup.api<{ route: string; mode: string; floor: unknown[]; health: Record<string, { status: string }> }>('GET', '/api/status');
         return s.json.floor.length === 0 && s.json.health.wan?.status === 'ok' && s.json.health.centres?.status === 'ok' ? s.json : null;
       },
-      { timeoutMs: 5000, what: 'WAN and centres healthy again' },
+      { timeoutMs: 30_000, what: 'WAN and centres healthy again' },
     );
     t.equal(healthy.route, 'backup', `calls stay on backup while the failback hold runs (${healthy.mode})`);
     await admin.evaluate("location.hash = '#/technician/actions'");
@@ -184,7 +184,7 @@ t.test('web UI in Chromium against the real supervisor', async (t) => {
   await t.test('technician: history chart, event filter and CSV export, a deviation acknowledged with a comment', async (t) => {
     await admin.evaluate("location.hash = '#/technician/history'");
     const chart = admin.getByTestId('chart-time.offset');
-    await chart.locator('svg[role=img]').waitFor({ timeout: 10_000 });
+    await chart.locator('svg[role=img]').waitFor({ timeout: 30_000 });
     t.match(await chart.locator('figcaption').textContent(), /time\.offset: \d+ points/, 'a history chart of the clock offset from stored samples');
 
     await admin.evaluate("location.hash = '#/technician/events'");
@@ -192,7 +192,7 @@ t.test('web UI in Chromium against the real supervisor', async (t) => {
     await admin.getByRole('button', { name: 'Apply filter' }).click();
     // The table says which filter its rows answer: wait for the answer to this one.
     const table = admin.locator('[data-testid=events][data-state=ready][data-severity=alarm]');
-    await table.waitFor({ timeout: 10_000 });
+    await table.waitFor({ timeout: 30_000 });
     const rows = table.locator('tr[data-kind]');
     await rows.first().waitFor();
     const kinds = await rows.evaluateAll((els) => els.map((e) => (e as unknown as { className: string }).className));

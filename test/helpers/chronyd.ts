@@ -137,13 +137,13 @@ export async function startChronyd(opts: ChronydOptions): Promise<ChronydHandle>
 
   try {
     await Promise.race([
-      waitFor(() => existsSync(socketPath) || child.exitCode !== null, { timeoutMs: 5000, what: 'chronyd command socket' }),
+      waitFor(() => existsSync(socketPath) || child.exitCode !== null, { timeoutMs: 30_000, what: 'chronyd command socket' }),
       spawnError.then((e) => Promise.reject(e)),
     ]);
     if (child.exitCode !== null) throw new Error(`chronyd exited with ${child.exitCode}: ${stderr.trim()}`);
     if (opts.waitForSync ?? true) {
       await waitFor(async () => (await handle.chronyc('-c', 'sources')).split('\n').some((l) => l.split(',')[1] === '*'), {
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
         intervalMs: 100,
         what: 'chronyd to select the test NTP server',
       });

@@ -141,7 +141,7 @@ export async function startKamailio(t: TeardownHost, o: KamailioTestOptions): Pr
         await rpc.coreUptime();
         return true;
       },
-      { timeoutMs: 15_000, intervalMs: 50, what: `Kamailio JSON-RPC on 127.0.0.1:${rpcPort}` },
+      { timeoutMs: 30_000, intervalMs: 50, what: `Kamailio JSON-RPC on 127.0.0.1:${rpcPort}` },
     ).catch((e: Error) => {
       throw new Error(`${e.message}\nKamailio log:\n${logText.slice(-3000)}`);
     });

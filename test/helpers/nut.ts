@@ -176,7 +176,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
       });
     });
 
-  const waitForUpsdStatus = async (ups: string, status: string, timeoutMs = 5000): Promise<void> => {
+  const waitForUpsdStatus = async (ups: string, status: string, timeoutMs = 30_000): Promise<void> => {
     await waitFor(async () => (await query(`GET VAR ${ups} ups.status`)) === `VAR ${ups} ups.status "${status}"`, {
       timeoutMs,
       intervalMs: 10,
@@ -187,7 +187,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
   const startDriver = async (ups: string): Promise<void> => {
     run(`driver-${ups}`, path.join(NUT_LIB, 'dummy-ups'), ['-a', ups, '-F']);
     await waitFor(() => exists(path.join(stateDir, `dummy-ups-${ups}`)), {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
       what: `dummy-ups ${ups} to create its socket (log: ${dir}/driver-${ups}.log)`,
     });
   };
@@ -195,7 +195,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
   const startUpsd = async (): Promise<void> => {
     run('upsd', path.join(NUT_LIB, 'upsd'), ['-F']);
     await waitFor(async () => (await query('VER')).startsWith('Network UPS Tools'), {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
       what: `upsd to listen on ${host}:${port} (log: ${dir}/upsd.log)`,
     });
   };
@@ -266,7 +266,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
       // -p: one privileged process, so the pid we hold is the one that polls.
       run('upsmon', path.join(NUT_LIB, 'upsmon'), ['-F', '-p']);
       await waitFor(async () => (await query(`GET NUMLOGINS ${ups}`)) === `NUMLOGINS ${ups} 1`, {
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
         intervalMs: 50,
         what: `upsmon to log in to ${ups} (log: ${dir}/upsmon.log)`,
       });
@@ -283,7 +283,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
     stopUpsmon: async (ups) => {
       await stopProc('upsmon');
       await waitFor(async () => (await query(`GET NUMLOGINS ${ups}`)) === `NUMLOGINS ${ups} 0`, {
-        timeoutMs: 5000,
+        timeoutMs: 30_000,
         intervalMs: 20,
         what: `upsd to drop upsmon's login on ${ups}`,
       });
@@ -299,7 +299,7 @@ export async function startNutRig(options: NutRigOptions = {}): Promise<NutRig> 
     for (const u of upsNames) await setVars(u, initial);
     for (const u of upsNames) await startDriver(u);
     await startUpsd();
-    for (const u of upsNames) await waitForUpsdStatus(u, String(initial['ups.status']), 10_000);
+    for (const u of upsNames) await waitForUpsdStatus(u, String(initial['ups.status']), 30_000);
   } catch (err) {
     await rig.close();
     throw err;

@@ -102,7 +102,7 @@ export async function startRtpengine(t: TeardownHost, o: RtpengineTestOptions = 
         await ng.ping();
         return true;
       },
-      { timeoutMs: 15_000, intervalMs: 50, what: `rtpengine ng on 127.0.0.1:${ngPort}` },
+      { timeoutMs: 30_000, intervalMs: 50, what: `rtpengine ng on 127.0.0.1:${ngPort}` },
     );
   };
   const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -217,7 +217,7 @@ export async function startKamailioWith(t: TeardownHost, dir: string, input: Kam
       await rpc.coreUptime();
       return true;
     },
-    { timeoutMs: 20_000, intervalMs: 50, what: `Kamailio JSON-RPC on 127.0.0.1:${input.rpcPort}` },
+    { timeoutMs: 30_000, intervalMs: 50, what: `Kamailio JSON-RPC on 127.0.0.1:${input.rpcPort}` },
   ).catch((e: Error) => {
     throw new Error(`${e.message}\nKamailio log:\n${logText.slice(-3000)}`);
   });

@@ -44,7 +44,7 @@ export interface UasHandle {
  * up). If SIPp exits first (a port taken, a bad scenario) it fails at once with
  * SIPp's own reason, instead of timing out on "nothing listens".
  */
-export async function waitSipReady(sipp: { port: number; proc: SippProcess }, timeoutMs = 20_000): Promise<void> {
+export async function waitSipReady(sipp: { port: number; proc: SippProcess }, timeoutMs = 30_000): Promise<void> {
   const exit: { result?: SippResult } = {};
   void sipp.proc.done.then((r) => {
     exit.result = r;

@@ -53,7 +53,9 @@ export async function startSupervisor(configFile: string, port: number, env: Nod
       if (child.exitCode !== null) throw new Error(`supervisor exited ${child.exitCode}: ${out}`);
       return out.includes('Vaktpost is running');
     },
-    { timeoutMs: 20_000, what: 'supervisor to listen' },
+    // Startup runs tsx's compile of the whole supervisor: on a busy 2-core machine that alone
+    // can take tens of seconds. 60 s = "it never came up", not "it was slow".
+    { timeoutMs: 60_000, what: 'supervisor to listen' },
   );
   const token = () => readFileSync(path.join(dataDir, 'cli.token'), 'utf8').trim();
   return {

@@ -109,11 +109,11 @@ export async function openBrowser(opts: { lang?: string; bypassCSP?: boolean; ig
 /** Logs in through the login form. */
 export async function login(page: Page, url: string, username: string, password: string): Promise<void> {
   await page.goto(url);
-  await page.getByTestId('login-form').waitFor({ timeout: 15_000 });
+  await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);
   await page.click('[data-testid=login-form] button[type=submit]');
-  await page.getByTestId('who').waitFor({ timeout: 15_000 });
+  await page.getByTestId('who').waitFor({ timeout: 30_000 });
 }
 
 /** Runs axe-core in the page; returns the serious and critical violations. */

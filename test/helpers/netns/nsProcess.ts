@@ -57,8 +57,8 @@ export class NsProcess extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${opts.label} in ${opts.ns} not ready within ${opts.readyTimeoutMs ?? 15_000} ms; stderr: ${p.stderrTail.trim()}`));
-      }, opts.readyTimeoutMs ?? 15_000);
+        reject(new Error(`${opts.label} in ${opts.ns} not ready within ${opts.readyTimeoutMs ?? 30_000} ms; stderr: ${p.stderrTail.trim()}`));
+      }, opts.readyTimeoutMs ?? 30_000);
       const onLine = (l: string) => {
         if (opts.ready.test(l)) {
           cleanup();

@@ -37,7 +37,7 @@ export async function startSipCentre(ns: string, address: string, port: number, 
     cmd: 'kamailio',
     args: ['-DD', '-E', '-f', cfg, '-Y', dir, '-P', path.join(dir, 'kamailio.pid'), '-m', '16', '-M', '4'],
     ready: /Listening on|INFO: <core>.*main.c.*/,
-    readyTimeoutMs: 10_000,
+    readyTimeoutMs: 30_000,
     label: `kamailio (${label})`,
   });
 }

@@ -78,10 +78,10 @@ t.test('spool → archive; retention with legal hold; CLI verify and export', as
   await dropRecording(spool, 'old%40x-0000000000000001', 'old@x', '4790000010', t0);
   await dropRecording(spool, 'held%40x-0000000000000002', 'held@x', '4790000011', t0 + 60_000);
   await dropRecording(spool, 'new%40x-0000000000000003', 'new@x', '4790000012', t0 + 120_000);
-  await waitFor(() => audiolog.store.countRecordings() === 3, { timeoutMs: 20_000, what: 'three recordings archived by the watcher' });
+  await waitFor(() => audiolog.store.countRecordings() === 3, { timeoutMs: 30_000, what: 'three recordings archived by the watcher' });
   // The store is committed first and the spool tidied after it (a crash in between re-ingests
   // idempotently), so the last file leaves the spool a moment after the third row appears.
-  await waitFor(async () => (await readdir(path.join(spool, 'metadata'))).length === 0, { timeoutMs: 5000, what: 'the spool to be tidied after the commit' });
+  await waitFor(async () => (await readdir(path.join(spool, 'metadata'))).length === 0, { timeoutMs: 30_000, what: 'the spool to be tidied after the commit' });
   t.same(await readdir(path.join(spool, 'metadata')), [], 'spool emptied');
   const [oldRec] = audiolog.store.recordingsByCallId('old@x');
   const [heldRec] = audiolog.store.recordingsByCallId('held@x');

@@ -44,7 +44,7 @@ t.test('killed at any point of the ingest of 20 calls: after restart all 20 arch
   const calls = await talkingCalls(t, lab, { calls: 20, rate: 10, holdMs: 1500, caller: '4790000005' });
   t.equal(calls.result.stats?.successful, 20, '20 calls recorded by rtpengine');
   const metaDir = path.join(lab.rtp.spoolDir, 'metadata');
-  await waitFor(async () => (await readdir(metaDir)).length === 20, { timeoutMs: 10_000, what: '20 finished recordings in the spool' });
+  await waitFor(async () => (await readdir(metaDir)).length === 20, { timeoutMs: 30_000, what: '20 finished recordings in the spool' });
 
   const conf = { dataDir: path.join(scratch.dir, 'data'), spoolDir: lab.rtp.spoolDir, eventsPort: await freePort(), ngPort: lab.rtp.ngPort };
   const kills: string[] = [];
@@ -88,7 +88,7 @@ t.test('killed at any point of the ingest of 20 calls: after restart all 20 arch
   await waitFor(() => store.countRecordings() === 20, { timeoutMs: 90_000, what: 'all 20 recordings archived' });
   // Give it a moment to do anything wrong (archive one twice) — then check.
   await waitFor(async () => (await readdir(metaDir)).length === 0 && (await readdir(path.join(lab.rtp.spoolDir, 'pcaps'))).length === 0, {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
     what: 'the spool to be emptied',
   });
   const rows = store.recordings({ limit: 100 });

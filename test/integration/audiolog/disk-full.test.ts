@@ -31,7 +31,7 @@ t.test('a full spool disk → "recording incomplete" for that call', async (t) =
   t.equal(calls.result.stats?.successful, 1, 'the call itself went fine (the caller noticed nothing)');
   const callId = calls.callIds.get(1) as string;
 
-  const rec = await audiolog.waitForRecording(callId, 20_000);
+  const rec = await audiolog.waitForRecording(callId, 30_000);
   t.ok(rec, 'what fitted on the disk is archived');
   if (!rec) return;
   t.equal(rec.status, 'incomplete', `the recording is judged incomplete: ${JSON.stringify(rec.summary.reasons)}`);
@@ -40,12 +40,12 @@ t.test('a full spool disk → "recording incomplete" for that call', async (t) =
     `it holds clearly less audio (${rec.audioMs} ms) than the call lasted`,
   );
 
-  await waitFor(() => audiolog.store.call(callId)?.state === 'incomplete', { timeoutMs: 10_000, what: 'the audit to judge the call incomplete' });
+  await waitFor(() => audiolog.store.call(callId)?.state === 'incomplete', { timeoutMs: 30_000, what: 'the audit to judge the call incomplete' });
   const ev = h.events.find((e) => e.kind === 'recording.incomplete' && JSON.stringify(e.data).includes(callId));
   t.ok(ev, `"recording incomplete" alarm: ${ev?.en}`);
   t.equal(ev?.severity, 'alarm');
-  await waitFor(() => h.latest('recording.incomplete')?.status === 'warn', { timeoutMs: 5000, what: 'recording.incomplete to warn' });
+  await waitFor(() => h.latest('recording.incomplete')?.status === 'warn', { timeoutMs: 30_000, what: 'recording.incomplete to warn' });
   t.match(h.latest('recording.incomplete')?.detail ?? '', callId, 'the signal names the call');
-  await waitFor(() => h.latest('recording.disk.spool')?.status === 'fail', { timeoutMs: 5000, what: 'the spool disk signal to fail' });
+  await waitFor(() => h.latest('recording.disk.spool')?.status === 'fail', { timeoutMs: 30_000, what: 'the spool disk signal to fail' });
   t.match(h.latest('recording.disk.spool')?.detail ?? '', /below the 1 MB minimum/, `spool disk: ${h.latest('recording.disk.spool')?.detail}`);
 });

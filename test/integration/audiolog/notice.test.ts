@@ -35,7 +35,7 @@ t.test('the recording notice is played to the caller on answer, then the call-ta
   const taker = findExact(heard, h.lab.takerSpeech.bytes.subarray(8000 * 5, 8000 * 6));
   t.ok(taker > at, `and the call-taker after it (at byte ${taker})`);
   const callId = [...(await h.audiolog.store.callsInState(['active', 'ended', 'recorded']))].map((c) => c.callId)[0] ?? '';
-  t.ok(await h.audiolog.waitForRecording(callId, 15_000), 'the call is recorded');
+  t.ok(await h.audiolog.waitForRecording(callId, 30_000), 'the call is recorded');
   t.notOk(
     h.events.some((e) => e.kind === 'recording.noticeFailed'),
     'no notice failure reported',

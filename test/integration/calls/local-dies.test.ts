@@ -23,7 +23,7 @@ t.test('local centre killed mid-run, no supervisor: every new call completes at 
   const lab = await startCallLab(t, { timers: { ringNoAnswerMs: 5000 } });
   const run = await startCaller(t, { kamailioPort: lab.kam.sipPort, calls: CALLS, rate: RATE, holdMs: HOLD_MS, timeoutS: 40 });
   await waitFor(async () => ((await run.proc.currentStats())?.successful ?? 0) >= 20, {
-    timeoutMs: 15_000,
+    timeoutMs: 30_000,
     what: 'the caller to complete 20 calls at the local centre',
   });
   const killAt = Date.now();

@@ -26,7 +26,7 @@ t.test('normal: all calls to local; apply(backup): new calls to backup', async (
   const run = await startCaller(t, { kamailioPort: lab.kam.sipPort, calls: 60, rate: 20, holdMs: 100, timeoutS: 30 });
   // Switch once SIPp itself reports calls completing (its stats file, written every second).
   await waitFor(async () => ((await run.proc.currentStats())?.successful ?? 0) >= 5, {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
     what: 'the caller to complete its first calls',
   });
   const rpcStart = Date.now();

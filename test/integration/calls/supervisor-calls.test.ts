@@ -82,7 +82,7 @@ t.test('drill through the real call path: passes with a test call; fails loudly 
   const L = await lab(t);
   const sup = await L.start();
   t.teardown(() => sup.kill('SIGKILL'));
-  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 15_000, what: 'normal' });
+  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 30_000, what: 'normal' });
   const pass = await sup.api<{ outcome: string; steps: Array<{ step: string; ok: boolean; detail: string }> }>('POST', '/api/drill', {});
   t.equal(pass.json.outcome, 'passed', JSON.stringify(pass.json.steps));
   const kamBackup = pass.json.steps.find((s) => s.step === 'verify-backup:kamailio');

@@ -62,7 +62,7 @@ t.test('call records: exactly once, through rotation and a vanished directory; n
         problems.push(...r.problems);
         return added >= expected;
       },
-      { timeoutMs: 5000, intervalMs: 50, what: `${expected} call records` },
+      { timeoutMs: 30_000, intervalMs: 50, what: `${expected} call records` },
     ).catch(() => undefined);
     return { added, rejected, problems };
   };

@@ -30,7 +30,7 @@ t.test('a fault opens a deviation; a technician acknowledges and closes it; the 
   const tech = await sup.login('tekniker1', 'technician');
   const nurse = await sup.login('sykepleier1', 'operator');
 
-  await waitFor(async () => (await sup.admin<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 20_000, what: 'normal mode' });
+  await waitFor(async () => (await sup.admin<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 30_000, what: 'normal mode' });
   t.equal((await sup.as<{ deviations: Dev[] }>(tech, 'GET', '/api/deviations')).json.deviations.length, 0, 'no deviation on a healthy box');
 
   const faultAt = Date.now();
@@ -38,7 +38,7 @@ t.test('a fault opens a deviation; a technician acknowledges and closes it; the 
   t.equal(f.status, 200, 'fault injected');
   const open = await waitFor(
     async () => (await sup.as<{ deviations: Dev[] }>(tech, 'GET', '/api/deviations?state=open')).json.deviations.find((d) => d.kind === 'route.changed'),
-    { timeoutMs: 20_000, what: 'a deviation for the failover' },
+    { timeoutMs: 30_000, what: 'a deviation for the failover' },
   );
   t.match(open, { state: 'open', openedBy: 'system', titleEn: /Calls now go to backup/ }, 'opened by the system with the alarm text');
   const detail = await sup.as<{ deviation: Dev; events: Array<{ kind: string; severity: string }> }>(tech, 'GET', `/api/deviations/${open.id}`);

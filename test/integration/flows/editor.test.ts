@@ -50,7 +50,7 @@ t.test('the editor at /flows is behind login and roles', async (t) => {
     const ws = await h.wsConnect('/flows/comms', { authorization: `Bearer ${h.tokens.tech}` });
     t.ok(ws.ok, 'editor WebSocket proxied');
     ws.ws?.send(JSON.stringify({ subscribe: 'notification/#' }));
-    const got = await ws.next(5000);
+    const got = await ws.next(30_000);
     t.match(got, /notification\/runtime-state|runtime-state/, `Node-RED speaks through the proxy: ${got.slice(0, 120)}`);
     ws.ws?.close();
 
@@ -59,7 +59,7 @@ t.test('the editor at /flows is behind login and roles', async (t) => {
 
     const live = await h.wsConnect('/api/live', { authorization: `Bearer ${h.tokens.tech}` });
     t.ok(live.ok, "the supervisor's own socket still works beside the editor's");
-    const snap = await live.next(5000);
+    const snap = await live.next(30_000);
     t.match(snap, /"type":"snapshot"/);
     live.ws?.close();
 

@@ -5,10 +5,24 @@
  */
 import t from 'tap';
 import type { Decision } from '../../../supervisor/src/core/policy.js';
+import { waitFor } from '../../helpers/util.js';
 import { type Harness, startHarness } from './harness.js';
 
 function decisionsSince(h: Harness, n: number): Decision[] {
   return h.live.slice(n).flatMap((m) => (m.type === 'decision' ? [m.decision] : []));
+}
+
+/**
+ * Waits until the flow has been sent `n` more evaluations (the advisor sends the next only
+ * once the one before is settled, so at least n − 1 were answered, each at a supervisor
+ * decision step) and its last verdict is an answer.
+ */
+async function moreEvaluations(h: Harness, n: number): Promise<void> {
+  const from = h.flows.status().evaluationsSent;
+  await waitFor(() => h.flows.status().evaluationsSent >= from + n && h.flows.status().verdict === 'proposals', {
+    timeoutMs: 30_000,
+    what: `${n} more flow evaluations`,
+  });
 }
 
 function withTabEnv(flows: Array<Record<string, unknown>>, name: string, value: string): Array<Record<string, unknown>> {
@@ -71,7 +85,7 @@ t.test('templates deployed through the admin API decide the routes', async (t) =
     );
     const upAt = performance.now();
     h.monitor.set('wan.wan1.state', 'ok', 'up');
-    await h.waitForRoute('local', { timeoutMs: 5000, what: 'failback after FAILBACK_S' });
+    await h.waitForRoute('local', { timeoutMs: 30_000, what: 'failback after FAILBACK_S' });
     t.ok(performance.now() - upAt >= 900, `stayed on backup for the flow's failback hold (${Math.round(performance.now() - upAt)} ms ≥ 1 s)`);
   });
 
@@ -86,8 +100,9 @@ t.test('templates deployed through the admin API decide the routes', async (t) =
     h.monitor.set('centres.local.wan1', 'fail', false);
     h.monitor.set('centres.backup.wan1', 'fail', false);
     await h.waitForRoute('local', { decidedBy: /^flows:v3$/, what: 'the flow to keep calls local' });
-    // Give the built-in policy every chance to move calls (it wants backup).
-    await new Promise((r) => setTimeout(r, 600));
+    // Give the built-in policy every chance to move calls (it wants backup): several more
+    // evaluations answered by the flow, not a fixed sleep a busy machine may not fill.
+    await moreEvaluations(h, 3);
     const s = h.supervisor.snapshot();
     t.equal(s.route, 'local', 'still local while WAN is down');
     t.equal(s.mode, 'degraded', 'running local with a known problem');
@@ -122,7 +137,7 @@ t.test('templates deployed through the admin API decide the routes', async (t) =
     t.equal(version(), 4);
     h.monitor.set('recording.rtpengine', 'fail', false);
     await h.waitForRoute('local', { decidedBy: /^builtin$/ });
-    await new Promise((r) => setTimeout(r, 600));
+    await moreEvaluations(h, 3);
     t.equal(h.supervisor.snapshot().route, 'local', 'Tuesday 10:00: recording fault is not a reason to move calls');
     t.same(
       h.flows.status().proposals.map((p) => p.route),

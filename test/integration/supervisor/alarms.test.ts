@@ -20,10 +20,10 @@ t.test('a WAN outage raises one alarm per failing subsystem', async (t) => {
   const { file, port } = await writeSimConfig(dir);
   const sup = await startSupervisor(file, port);
   t.teardown(() => sup.kill('SIGKILL'));
-  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 5000, what: 'normal' });
+  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 30_000, what: 'normal' });
   const before = (await sup.api<{ events: Ev[] }>('GET', '/api/events?limit=1')).json.events[0];
   await sup.api('POST', '/api/sim/fault', { fault: 'wan-down' });
-  await waitFor(async () => (await sup.api<{ route: string }>('GET', '/api/status')).json.route === 'backup', { timeoutMs: 5000, what: 'backup' });
+  await waitFor(async () => (await sup.api<{ route: string }>('GET', '/api/status')).json.route === 'backup', { timeoutMs: 30_000, what: 'backup' });
   const events = (await sup.api<{ events: Ev[] }>(`GET`, `/api/events?limit=500`)).json.events.filter((e) =>
     before ? (e as unknown as { id: number }).id > (before as unknown as { id: number }).id : true,
   );

@@ -20,7 +20,7 @@ t.test('drill on demand: pass, fail loudly, skip', async (t) => {
   const { file, port } = await writeSimConfig(dir);
   const sup = await startSupervisor(file, port);
   t.teardown(() => sup.kill('SIGKILL'));
-  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 5000, what: 'normal mode' });
+  await waitFor(async () => (await sup.api<{ mode: string }>('GET', '/api/status')).json.mode === 'normal', { timeoutMs: 30_000, what: 'normal mode' });
 
   const pass = await sup.api<DrillResult>('POST', '/api/drill', {});
   t.equal(pass.status, 200);
@@ -48,7 +48,7 @@ t.test('drill on demand: pass, fail loudly, skip', async (t) => {
 
   await sup.api('POST', '/api/sim/fault', { fault: 'centres-restored' });
   await sup.api('POST', '/api/sim/fault', { fault: 'wan-down' });
-  await waitFor(async () => (await sup.api<{ route: string }>('GET', '/api/status')).json.route === 'backup', { timeoutMs: 5000, what: 'failover' });
+  await waitFor(async () => (await sup.api<{ route: string }>('GET', '/api/status')).json.route === 'backup', { timeoutMs: 30_000, what: 'failover' });
   const skipped = await sup.api<DrillResult>('POST', '/api/drill', {});
   t.equal(skipped.json.outcome, 'skipped');
   t.match(skipped.json.reason ?? '', /failover/, 'the reason is recorded');

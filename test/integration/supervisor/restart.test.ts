@@ -30,12 +30,12 @@ t.test('fault → backup on the WebSocket; SIGKILL + restart resumes without a f
 
   const live = await liveClient(sup.url, sup.token());
   t.teardown(() => live.close());
-  const snap = await live.next((m) => m.type === 'snapshot', 5000);
+  const snap = await live.next((m) => m.type === 'snapshot', 30_000);
   t.equal((snap.snapshot as Status).route, 'local', 'snapshot on connect');
 
   const inj = await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
   t.equal(inj.status, 200);
-  const change = await live.next((m) => m.type === 'decision' && (m.decision as { routeChanged: boolean }).routeChanged, 5000);
+  const change = await live.next((m) => m.type === 'decision' && (m.decision as { routeChanged: boolean }).routeChanged, 30_000);
   const d = change.decision as { route: string; reasons: Status['reasons'] };
   t.equal(d.route, 'backup', 'route change to backup arrives on the WebSocket');
   t.ok(
@@ -81,7 +81,7 @@ t.test('fault → backup on the WebSocket; SIGKILL + restart resumes without a f
   sup = await startSupervisor(file, port);
   const live2 = await liveClient(sup.url, sup.token());
   t.teardown(() => live2.close());
-  const snap2 = await live2.next((m) => m.type === 'snapshot', 5000);
+  const snap2 = await live2.next((m) => m.type === 'snapshot', 30_000);
   t.equal((snap2.snapshot as Status).route, 'backup', 'restart resumes the stored route');
   // Wait until the restarted supervisor has evaluated fresh signals (all subsystems known).
   const s2 = await waitFor(
@@ -89,7 +89,7 @@ t.test('fault → backup on the WebSocket; SIGKILL + restart resumes without a f
       const r = await sup.api<Status & { health: Record<string, { status: string }> }>('GET', '/api/status');
       return r.json.health.power?.status === 'ok' && r.json.health.wan?.status === 'ok' ? r : null;
     },
-    { timeoutMs: 5000, what: 'fresh signals after restart' },
+    { timeoutMs: 30_000, what: 'fresh signals after restart' },
   );
   t.equal(s2.json.route, 'backup', 'still backup after fresh evaluation');
   t.equal(s2.json.mode, 'recovering', 'recovering: waits for the failback hold instead of flapping');

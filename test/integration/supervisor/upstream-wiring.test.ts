@@ -22,13 +22,13 @@ t.test('failover calls the reroute webhook with the reason; heartbeat stops with
   const sup = await startSupervisor(file, port, { VP_TEST_TOKEN: 'sekret-123' });
   t.teardown(() => sup.kill('SIGKILL'));
 
-  await waitFor(() => upstream.requests.filter((r) => r.path === '/alive').length >= 3, { timeoutMs: 5000, what: 'three heartbeats' });
+  await waitFor(() => upstream.requests.filter((r) => r.path === '/alive').length >= 3, { timeoutMs: 30_000, what: 'three heartbeats' });
   const live = await liveClient(sup.url, sup.token());
   t.teardown(() => live.close());
-  await live.next((m) => m.type === 'snapshot', 5000);
+  await live.next((m) => m.type === 'snapshot', 30_000);
   await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
   const hook = await waitFor(() => upstream.requests.find((r) => r.path === '/reroute' && r.body.includes('"to":"backup"')), {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
     what: 'reroute webhook for backup',
   });
   t.equal(hook.headers.authorization, 'Bearer sekret-123', 'secret taken from the environment');

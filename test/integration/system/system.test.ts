@@ -100,7 +100,7 @@ t.test('the simulated box: its disks and memory in /api/status; a full disk alar
       const s = await status();
       return ['system.memory', 'system.disk.data', 'system.disk.root', 'system.cpuTemp'].every((k) => s.signals.some((x) => x.key === k)) ? s : null;
     },
-    { timeoutMs: 10_000, what: 'system signals in /api/status' },
+    { timeoutMs: 30_000, what: 'system signals in /api/status' },
   );
   const data = first.signals.find((x) => x.key === 'system.disk.data');
   t.match(data, { status: 'ok', value: 41 }, 'the simulated disk, 41 % used');
@@ -112,7 +112,7 @@ t.test('the simulated box: its disks and memory in /api/status; a full disk alar
       const s = await status();
       return s.health.system?.status === 'fail' ? s : null;
     },
-    { timeoutMs: 10_000, intervalMs: 100, what: 'the system subsystem to fail on a full disk' },
+    { timeoutMs: 30_000, intervalMs: 100, what: 'the system subsystem to fail on a full disk' },
   );
   t.match(
     full.signals.find((x) => x.key === 'system.disk.data'),

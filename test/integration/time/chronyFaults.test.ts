@@ -20,7 +20,7 @@ import { startTimeRig, waitAllOk } from './setup.js';
 
 t.test('a server that says "not synchronised" (LI=3): chronyd never syncs → time failure', async (t) => {
   const rig = await startTimeRig(t, { leap: 3, waitForSync: false });
-  const leap = await rig.log.next('time.leap', (s) => s.value === 'Not synchronised', 10_000, 'time.leap Not synchronised');
+  const leap = await rig.log.next('time.leap', (s) => s.value === 'Not synchronised', 30_000, 'time.leap Not synchronised');
   t.equal(leap.status, 'fail');
   t.match(leap.detail, /not synchronised/);
   t.equal(rig.log.status('time.errorBound'), 'fail');
@@ -35,7 +35,7 @@ t.test('a server that says "not synchronised" (LI=3): chronyd never syncs → ti
 
   // The server recovers: chronyd syncs and the signals follow.
   rig.server.setLeap(0);
-  await rig.log.next('time.leap', (s) => s.status === 'ok', 15_000, 'time.leap ok after the server synchronised');
+  await rig.log.next('time.leap', (s) => s.status === 'ok', 30_000, 'time.leap ok after the server synchronised');
   const synced = await rig.client.tracking();
   t.equal(requireSynchronised(synced), synced, 'requireSynchronised passes a synchronised tracking through');
 });
@@ -44,12 +44,12 @@ t.test('chronyd stopped → every time signal unknown, with the cause', async (t
   const rig = await startTimeRig(t);
   await waitAllOk(rig);
   await rig.chronyd.kill();
-  const unknown = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 5000, 'time.errorBound unknown');
+  const unknown = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 30_000, 'time.errorBound unknown');
   t.match(unknown.detail, /monitoring fault: chronyd is not running or not reachable at .*chronyd\.sock/);
   t.match(unknown.detail, /Could not open connection to daemon/);
   t.match(unknown.detail, /systemctl start chrony/, 'names the fix');
   t.equal(unknown.value, null);
-  await rig.log.next('time.source', (s) => s.status === 'unknown', 2000, 'time.source unknown');
+  await rig.log.next('time.source', (s) => s.status === 'unknown', 30_000, 'time.source unknown');
   for (const key of ['time.offset', 'time.errorBound', 'time.leap', 'time.source', 'time.refAge']) {
     t.equal(rig.log.status(key), 'unknown', `${key} unknown, never ok`);
   }
@@ -69,13 +69,13 @@ t.test('chronyd crashed (SIGKILL, stale socket) and hung (SIGSTOP): unknown with
       // already gone
     }
   });
-  const hung = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 6000, 'unknown while chronyd is hung');
+  const hung = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 30_000, 'unknown while chronyd is hung');
   t.match(hung.detail, /gave no answer within 2000 ms .*chronyd may be hung/);
   process.kill(rig.chronyd.pid, 'SIGCONT');
-  await rig.log.next('time.errorBound', (s) => s.status !== 'unknown', 6000, 'back after SIGCONT');
+  await rig.log.next('time.errorBound', (s) => s.status !== 'unknown', 30_000, 'back after SIGCONT');
 
   process.kill(rig.chronyd.pid, 'SIGKILL'); // a crash leaves the socket file behind
-  const crashed = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 5000, 'unknown after the crash');
+  const crashed = await rig.log.next('time.errorBound', (s) => s.status === 'unknown', 30_000, 'unknown after the crash');
   t.match(crashed.detail, /chronyd is not running or not reachable/);
   await t.rejects(rig.client.tracking(), ChronydNotRunningError);
 });

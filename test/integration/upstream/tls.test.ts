@@ -108,7 +108,7 @@ t.test('the heartbeat works over HTTPS with the test CA', async (t) => {
   const hb = new Heartbeat(cfg, { box: 'b1', route: () => 'local' });
   t.teardown(() => hb.stop());
   hb.start();
-  const st = await waitFor(() => (hb.status().okCount >= 2 ? hb.status() : undefined), { timeoutMs: 5000, what: '2 TLS heartbeats' });
+  const st = await waitFor(() => (hb.status().okCount >= 2 ? hb.status() : undefined), { timeoutMs: 30_000, what: '2 TLS heartbeats' });
   t.equal(st.failCount, 0, st.lastError ?? 'no failures');
   t.ok(srv.requests.some((r) => r.path === '/hb'));
 });

@@ -43,7 +43,7 @@ t.test('retries with backoff until it converges, then verifies', async (t) => {
   r.start();
   t.teardown(() => r.stop());
   r.setTarget('backup', 7);
-  t.ok(await r.waitConverged(5000), 'converged');
+  t.ok(await r.waitConverged(30_000), 'converged');
   t.equal(a.state, 'backup');
   t.equal(a.applies, 4, 'three failures, then success');
   const applies = records.filter((x) => x.kind === 'apply');
@@ -55,7 +55,7 @@ t.test('retries with backoff until it converges, then verifies', async (t) => {
     applies.every((x) => x.decisionId === 7),
     'every action names its decision',
   );
-  await waitFor(() => records.find((x) => x.kind === 'verify'), { timeoutMs: 2000, what: 'verify record' });
+  await waitFor(() => records.find((x) => x.kind === 'verify'), { timeoutMs: 30_000, what: 'verify record' });
   t.equal(records.find((x) => x.kind === 'verify')?.ok, true);
 });
 
@@ -65,10 +65,10 @@ t.test('drift (the real thing forgot) is detected and corrected', async (t) => {
   r.start();
   t.teardown(() => r.stop());
   r.setTarget('backup', 1);
-  await r.waitConverged(2000);
+  await r.waitConverged(30_000);
   a.state = 'local'; // e.g. Kamailio restarted and reset the dispatcher state
-  await waitFor(() => records.some((x) => x.kind === 'drift'), { timeoutMs: 2000, what: 'drift record' });
-  await waitFor(() => a.state === 'backup', { timeoutMs: 2000, what: 're-applied backup' });
+  await waitFor(() => records.some((x) => x.kind === 'drift'), { timeoutMs: 30_000, what: 'drift record' });
+  await waitFor(() => a.state === 'backup', { timeoutMs: 30_000, what: 're-applied backup' });
   t.match(records.find((x) => x.kind === 'drift')?.detail ?? '', /expected backup, found local/);
 });
 
@@ -94,6 +94,6 @@ t.test('a new target while an attempt is in flight wins', async (t) => {
   t.teardown(() => r.stop());
   r.setTarget('backup', 1);
   r.setTarget('local', 2);
-  await waitFor(() => r.status().converged && r.status().target === 'local', { timeoutMs: 3000, what: 'converged on local' });
+  await waitFor(() => r.status().converged && r.status().target === 'local', { timeoutMs: 30_000, what: 'converged on local' });
   t.equal(a.state, 'local');
 });
