@@ -46,7 +46,8 @@ class Scope {
 }
 
 function line(name: string, value: number, unit: string, goal: number, peer?: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, goal, ...(peer ? { peer } : {}) })}\n`);
+  // Every audiolog figure is a time: lower is better.
+  process.stdout.write(`${JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, goal, better: 'lower', ...(peer ? { peer } : {}) })}\n`);
 }
 
 /** Kamailio's BYE → chain entry, per call (ms). */

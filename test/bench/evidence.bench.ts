@@ -114,6 +114,7 @@ async function main(): Promise<void> {
         value: Number(p.median.toFixed(1)),
         unit: 'ms',
         goal: 2000,
+        better: 'lower',
         peer: null,
         detail: { calls: n, intervals: report.total.availability.buckets, p95: Number(p.p95.toFixed(1)), trials: TRIALS },
       },
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
         value: Number(off.median.toFixed(1)),
         unit: 'ms',
         goal: 50,
+        better: 'lower',
         peer: {
           name: 'report built on the event loop',
           value: Number(inl.median.toFixed(1)),
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
         value: Math.round(lines / (ingestMs / 1000)),
         unit: 'lines/s',
         goal: 1000,
+        better: 'higher',
         peer: null,
         detail: { lines, ms: Number(ingestMs.toFixed(1)) },
       },

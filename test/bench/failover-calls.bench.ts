@@ -36,6 +36,7 @@ try {
       value: Math.round(p.median),
       unit: 'ms',
       goal: 2000,
+      better: 'lower',
       p95: Math.round(p.p95),
       n: lat.length,
       peer: { name: 'upsmon default POLLFREQ 5 s alone (before any rerouting)', expected_median_ms: 2500 },

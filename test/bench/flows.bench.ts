@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     if (res.status !== 200) throw new Error(`dry-run failed: ${res.text}`);
     const report = (res.json as { report: { evaluations: number; differences: unknown[] } }).report;
     log(`dry-run: ${report.evaluations} evaluations per side, ${report.differences.length} differing periods`);
-    emit({ name: 'flows.dry_run_24h', value: Math.round(performance.now() - t0), unit: 'ms', goal: 60_000 });
+    emit({ name: 'flows.dry_run_24h', value: Math.round(performance.now() - t0), unit: 'ms', goal: 60_000, better: 'lower' });
     log(`default flow: ${TRIALS} × (cut, restore)`);
     const ms = await toggleTrials(h.supervisor, h.monitor, TRIALS);
     const wrong = h.live.filter((m) => m.type === 'decision' && m.decision.routeChanged && !m.decision.decidedBy.startsWith('flows:')).length;
@@ -138,13 +138,14 @@ async function main(): Promise<void> {
         value: r2(ours[q]),
         unit: 'ms',
         goal: q === 'median' ? 20 : 100,
+        better: 'lower',
         peer: { name: 'built-in policy alone', value: r2(peer[q]), ratio: r2(ours[q] / peer[q]) },
       });
     }
     const st = h.flows.status();
-    emit({ name: 'flows.answer_median', value: r2(st.answerMs.median ?? Number.NaN), unit: 'ms', goal: 20 });
-    emit({ name: 'flows.answer_p95', value: r2(st.answerMs.p95 ?? Number.NaN), unit: 'ms', goal: 100 });
-    emit({ name: 'flows.child_rss', value: r2((st.runtime.rssBytes ?? Number.NaN) / 1048576), unit: 'MB', goal: 200 });
+    emit({ name: 'flows.answer_median', value: r2(st.answerMs.median ?? Number.NaN), unit: 'ms', goal: 20, better: 'lower' });
+    emit({ name: 'flows.answer_p95', value: r2(st.answerMs.p95 ?? Number.NaN), unit: 'ms', goal: 100, better: 'lower' });
+    emit({ name: 'flows.child_rss', value: r2((st.runtime.rssBytes ?? Number.NaN) / 1048576), unit: 'MB', goal: 200, better: 'lower' });
   } finally {
     await h?.close();
   }

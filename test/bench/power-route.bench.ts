@@ -51,6 +51,7 @@ try {
       value: Math.round(p.median),
       unit: 'ms',
       goal: 1500,
+      better: 'lower',
       p95: Math.round(p.p95),
       n: lat.length,
       peer: { name: 'upsmon POLLFREQ 5 s (expected median ≈ 2500 ms to even notice)', pollMs: 5000 },

@@ -104,6 +104,7 @@ try {
     value: round(o[stat]),
     unit: 'ms',
     goal,
+    better: 'lower',
     trials: TRIALS,
     detail: `Vaktpost UpsMonitor, pollMs ${POLL_MS}, GET VAR; from the moment upsd reports OB. From the .dev write (incl. dummy-ups pickup): median ${round(w.median)} ms, p95 ${round(w.p95)} ms`,
     peer: {

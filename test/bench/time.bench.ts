@@ -82,6 +82,7 @@ async function main(): Promise<void> {
             unit: 'ms',
             // Goal: chronyd's own notice plus one poll of the monitor.
             goal: w.pollMs + 1000,
+            better: 'lower',
             trials: w.latencies.length,
             peer: {
               name: "chronyd 'System clock wrong by' log line (logchange 1 s)",

@@ -8,12 +8,18 @@
  *      dpinger-like (pfSense): 500 ms interval, 2 s loss interval, down at ≥ 20 % loss
  *                              over a 60 s window, no link awareness
  *    The slow peers run in fewer trials (their detection takes 15–55 s each).
- * 2. Soak (`--soak-min N`, default 10): 5 % random loss per packet in each direction on
+ * 2. Other faults, ours only (`--fault-trials N`, default 5), the limits test/integration/wan/
+ *    links.test.ts no longer asserts: admin down on wan1 (goal 100 ms), an upstream-only
+ *    failure behind the ISP (1.5 s), both links blackholed → the site WAN fails (1.7 s from
+ *    the first blackhole), the local centre's SIP service dead → every centres.local.* path
+ *    fails (4 s: 500 ms centre probes × 6). A random phase over the probe interval each trial.
+ * 3. Soak (`--soak-min N`, default 10): 5 % random loss per packet in each direction on
  *    wan1 and +300 ms RTT on wan2, counting false downs (goal 0). A naive
  *    200 ms × 3 / fixed 200 ms-timeout monitor runs beside it as a positive control:
  *    it must show false downs, proving the soak can see them.
  *
- * Usage: npx tsx test/bench/wan.bench.ts [--soak-min N] [--no-soak] [--trials N]
+ * Usage: npx tsx test/bench/wan.bench.ts [--soak-min N] [--no-soak] [--trials N] [--fault-trials N]
+ *        [--only detection,faults,soak]   (sections to run; default all)
  * One JSON line per figure on stdout; progress on stderr.
  */
 import type { WanConfigInput } from '../../supervisor/src/config/wan.js';
@@ -29,6 +35,8 @@ const SOAK_MIN = Number(arg('--soak-min') ?? process.env.WAN_SOAK_MIN ?? 10);
 const NO_SOAK = process.argv.includes('--no-soak');
 const TRIALS = Number(arg('--trials') ?? 20);
 const PEER_TRIALS = { dpinger: 5, mwan3: 3 };
+const FAULT_TRIALS = Number(arg('--fault-trials') ?? 5);
+const ONLY = new Set((arg('--only') ?? 'detection,faults,soak').split(','));
 
 const log = (msg: string) => process.stderr.write(`[wan.bench] ${msg}\n`);
 const emit = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
@@ -112,6 +120,7 @@ function detectionFigures(name: string, goal: number, res: Record<Peer, number[]
       value: r1(ours[which]),
       unit: 'ms',
       goal,
+      better: 'lower',
       n: res.ours.length,
       min: r1(ours.min),
       max: r1(ours.max),
@@ -138,6 +147,89 @@ async function detection(bed: Testbed): Promise<void> {
   const blackhole = await detectionTrials(bed, mons, (b) => b.blackhole('wan1'), 'blackhole');
   detectionFigures('blackhole', 1500, blackhole);
   await Promise.all([mons.ours?.stop(), mons.mwan3?.stop(), mons.dpinger?.stop()]);
+}
+
+/** Ours only, with the centre probes on: faults the detection section does not time. */
+async function otherFaults(bed: Testbed): Promise<void> {
+  const mon = await bed.startMonitor(bed.wanConfig(), { centres: true, label: 'faults: ours' });
+  const links = ['wan1', 'wan2'] as const;
+  const healthy = async (since: number) => {
+    for (const l of links) await mon.waitStatus(`wan.${l}.state`, 'ok', { timeoutMs: 20_000, since });
+    for (const c of ['local', 'backup', 'trunk']) for (const l of links) await mon.waitStatus(`centres.${c}.${l}`, 'ok', { timeoutMs: 20_000, since });
+  };
+  await healthy(Date.now() - 60_000);
+  const CENTRE_PROBE_MS = 500;
+  const cases: Array<{ name: string; goal: number; phaseMs: number; run: () => Promise<number>; undo: () => Promise<unknown> }> = [
+    {
+      name: 'admin_down',
+      goal: 100,
+      phaseMs: INTERVAL_MS.ours,
+      run: async () => {
+        const f = await bed.adminDown('wan1');
+        return (await mon.waitStatus('wan.wan1.state', 'fail', { timeoutMs: 5000, since: f.at })).t - f.at;
+      },
+      undo: () => bed.restore('wan1'),
+    },
+    {
+      name: 'upstream_failure',
+      goal: 1500,
+      phaseMs: INTERVAL_MS.ours,
+      run: async () => {
+        const f = await bed.upstreamFailure('wan1');
+        return (await mon.waitStatus('wan.wan1.state', 'fail', { timeoutMs: 5000, since: f.at })).t - f.at;
+      },
+      undo: () => bed.restore('wan1'),
+    },
+    {
+      name: 'both_blackholed_site',
+      goal: 1700,
+      phaseMs: INTERVAL_MS.ours,
+      run: async () => {
+        const f = await bed.blackhole('wan1');
+        await bed.blackhole('wan2');
+        return (await mon.waitStatus('wan.site.state', 'fail', { timeoutMs: 5000, since: f.at })).t - f.at;
+      },
+      undo: async () => {
+        await bed.restore('wan1');
+        await bed.restore('wan2');
+      },
+    },
+    {
+      name: 'local_centre_dead',
+      goal: 4000,
+      phaseMs: CENTRE_PROBE_MS,
+      run: async () => {
+        const f = await bed.stopCentre('local');
+        const paths = await Promise.all(links.map((l) => mon.waitStatus(`centres.local.${l}`, 'fail', { timeoutMs: 10_000, since: f.at })));
+        return Math.max(...paths.map((p) => p.t - f.at));
+      },
+      undo: () => bed.startCentre('local'),
+    },
+  ];
+  for (const c of cases) {
+    const xs: number[] = [];
+    for (let i = 0; i < FAULT_TRIALS; i++) {
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * c.phaseMs));
+      xs.push(await c.run());
+      log(`${c.name} trial ${i + 1}/${FAULT_TRIALS}: ${xs.at(-1)} ms`);
+      const since = Date.now();
+      await c.undo();
+      await healthy(since);
+    }
+    const p = percentiles(xs);
+    emit({
+      name: `wan.detect.${c.name}.p95`,
+      value: r1(p.p95),
+      unit: 'ms',
+      goal: c.goal,
+      better: 'lower',
+      median: r1(p.median),
+      max: r1(p.max),
+      n: xs.length,
+      detail: 'ours only; timed from just before the fault command, as in links.test.ts',
+    });
+  }
+  await mon.stop();
 }
 
 /** Transitions into `fail` of `key` at or after `since`. */
@@ -201,6 +293,7 @@ async function soak(bed: Testbed): Promise<void> {
     value: downsSince(ours, 'wan.wan1.state', start),
     unit: 'count',
     goal: 0,
+    better: 'lower',
     minutes: r1(minutes),
     observedProbeLossPct: r1(lossPct),
     expectedPerDay: { twoTargets: perDay(q1 * q1, 6, 100), oneTarget: perDay(q1, 6, 100) },
@@ -217,6 +310,7 @@ async function soak(bed: Testbed): Promise<void> {
     value: downsSince(ours, 'wan.wan2.state', start),
     unit: 'count',
     goal: 0,
+    better: 'lower',
     minutes: r1(minutes),
     rttMs: r1(mean(ours, 'wan.wan2.rtt')),
     oneTarget: downsSince(ours1, 'wan.wan2.state', start),
@@ -227,7 +321,8 @@ async function soak(bed: Testbed): Promise<void> {
   await bed.restore('wan2');
 }
 
-const bed = await Testbed.create({ sip: false });
+// The far ends' SIP services only for the centre-death fault.
+const bed = await Testbed.create({ sip: ONLY.has('faults') });
 let failed = false;
 const onSignal = () => {
   void bed.teardown().then(() => process.exit(130));
@@ -235,8 +330,9 @@ const onSignal = () => {
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 try {
-  await detection(bed);
-  if (!NO_SOAK && SOAK_MIN > 0) await soak(bed);
+  if (ONLY.has('detection')) await detection(bed);
+  if (ONLY.has('faults') && FAULT_TRIALS > 0) await otherFaults(bed);
+  if (ONLY.has('soak') && !NO_SOAK && SOAK_MIN > 0) await soak(bed);
 } catch (e) {
   failed = true;
   log(`failed: ${e instanceof Error ? e.message : String(e)}`);
