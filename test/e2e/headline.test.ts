@@ -6,6 +6,7 @@
  * at once and the headline says calls cannot reach the local centre.
  */
 import t from 'tap';
+import { writeCallsConfig } from '../helpers/supervisorCallLab.js';
 import { startSupervisor, writeSimConfig } from '../helpers/supervisorProcess.js';
 import { freePort, scratchDir, waitFor } from '../helpers/util.js';
 import { ensureUiBuilt, login, openBrowser } from './helpers/browser.js';
@@ -33,10 +34,8 @@ t.test('no centre answers: the critical headline, in Norwegian and English', asy
   t.match(await page.getByTestId('route-text').textContent(), /NO CENTRE ANSWERS/, 'but the headline says no centre answers');
   t.match(await page.getByTestId('route-critical').textContent(), /call 113 if it is acute.*What to do/s, 'what callers hear, and what to do');
 
-  await page.getByRole('button', { name: /Norsk|norsk/ }).first().click().catch(() => undefined);
-  await page.evaluate("localStorage.setItem('vaktpost.lang','nb')").catch(() => undefined);
-  await page.reload();
-  await page.locator('[data-testid=route][data-callpath=announcement]').waitFor({ timeout: 30_000 });
+  await page.getByTestId('lang').click();
+  await page.waitForFunction("document.documentElement.lang === 'nb'", undefined, { timeout: 30_000 });
   t.match(await page.getByTestId('route-text').textContent(), /INGEN SENTRAL SVARER/, 'in Norwegian: INGEN SENTRAL SVARER');
   t.match(await page.getByTestId('route-critical').textContent(), /ringe 113.*Gjør dette/s, 'with what to do, in Norwegian');
 
@@ -48,16 +47,13 @@ t.test('no centre answers: the critical headline, in Norwegian and English', asy
 t.test('Kamailio dead at boot: an alarm at once and a headline that says calls cannot reach the local centre', async (t) => {
   const { dir, cleanup } = await scratchDir('e2e-norouter');
   t.teardown(cleanup);
-  // A real Kamailio configuration whose JSON-RPC port has nothing behind it: dead at boot.
+  // A Kamailio configuration whose JSON-RPC port has nothing behind it: dead at boot.
   const [sipPort, rpcPort] = [await freePort(), await freePort()];
-  const calls =
-    'calls:\n' +
-    `  sip: { port: ${sipPort} }\n` +
-    `  rpc: { port: ${rpcPort}, timeoutMs: 500 }\n` +
-    '  centres:\n' +
-    '    local: { uris: ["sip:local@127.0.0.1:5999"] }\n' +
-    '    backup: { uris: ["sip:backup@127.0.0.1:5998"] }\n';
-  const { file, port } = await writeSimConfig(dir, calls);
+  const { file, port } = await writeCallsConfig(dir, {
+    name: 'norouter',
+    kam: { sipPort, rpcPort },
+    centres: { local: 'sip:local@127.0.0.1:5999', backup: 'sip:backup@127.0.0.1:5998', announcement: 'sip:ann@127.0.0.1:5997' },
+  });
   const t0 = performance.now();
   const sup = await startSupervisor(file, port, { VAKTPOST_ADMIN_PASSWORD: ADMIN_PW });
   t.teardown(() => sup.kill('SIGKILL'));
@@ -71,5 +67,9 @@ t.test('Kamailio dead at boot: an alarm at once and a headline that says calls c
   t.match(alarm.en, /failed at start/, `an alarm: "${alarm.en}"`);
   t.comment(`telephony alarm ${Math.round(performance.now() - t0)} ms after spawn`);
   const st = await sup.api<{ callPath: { path: string; critical: boolean } }>('GET', '/api/status');
-  t.same(st.json.callPath && { path: st.json.callPath.path, critical: st.json.callPath.critical }, { path: 'noRouter', critical: true }, 'the headline state is noRouter');
+  t.same(
+    st.json.callPath && { path: st.json.callPath.path, critical: st.json.callPath.critical },
+    { path: 'noRouter', critical: true },
+    'the headline state is noRouter',
+  );
 });
