@@ -329,7 +329,12 @@ async function buildAndStart(
   // the supervisor so it sees every event.
   const evidence = new EvidenceService(evidenceDeps({ box: cfg.box, calls: cfg.calls, evidence: cfg.evidence, db: store.db, supervisor, now: clock.now, log }));
   const shutdown = cfg.power.policy.shutdownCommand
-    ? new ShutdownChoreography(supervisor, reconcilers, { command: cfg.power.policy.shutdownCommand, now: clock.now })
+    ? new ShutdownChoreography(supervisor, reconcilers, {
+        command: cfg.power.policy.shutdownCommand,
+        now: clock.now,
+        retries: cfg.power.policy.shutdownTries,
+        retryMs: cfg.power.policy.shutdownRetryS * 1000,
+      })
     : null;
 
   const ups = upsMonitor;

@@ -110,6 +110,9 @@ export const PowerPolicyConfigSchema = z
      * are healthy). The same rule applied to critical sources (FSD, OB+LB) decides the safety floor.
      */
     upsRule: z.union([z.enum(['any', 'all']), z.strictObject({ minHealthy: z.number().int().min(1).max(32) })]).default('any'),
+    /** A failing shutdown command is tried this often, `shutdownRetryS` apart; then Vaktpost gives up and says so. */
+    shutdownTries: z.number().int().min(1).max(10).default(3),
+    shutdownRetryS: z.number().min(1).max(600).default(30),
     /** Run after the calls are routed away and the backup path is verified, e.g. `["/sbin/shutdown","-h","+0"]`. */
     shutdownCommand: z.array(z.string().min(1)).min(1).optional(),
   })
