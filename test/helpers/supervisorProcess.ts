@@ -48,15 +48,20 @@ export async function startSupervisor(configFile: string, port: number, env: Nod
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`supervisor exited ${child.exitCode}: ${out}`);
-      return out.includes('Vaktpost is running');
-    },
-    // Startup runs tsx's compile of the whole supervisor: on a busy 2-core machine that alone
-    // can take tens of seconds. 60 s = "it never came up", not "it was slow".
-    { timeoutMs: 60_000, what: 'supervisor to listen' },
-  );
+  let state: 'up' | 'exited';
+  try {
+    state = await waitFor(
+      () => (child.exitCode !== null || child.signalCode !== null ? 'exited' : out.includes('Vaktpost is running') ? 'up' : null),
+      // Startup runs tsx's compile of the whole supervisor: on a busy 2-core machine that alone
+      // can take tens of seconds. 60 s = "it never came up", not "it was slow".
+      { timeoutMs: 60_000, what: 'supervisor to listen' },
+    );
+  } catch (err) {
+    // Never leave a half-started supervisor behind (it would hold its port and CPU).
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}; its output: ${out.slice(-2000)}`);
+  }
+  if (state === 'exited') throw new Error(`supervisor exited ${child.exitCode ?? child.signalCode}: ${out}`);
   const token = () => readFileSync(path.join(dataDir, 'cli.token'), 'utf8').trim();
   return {
     url,
