@@ -4,8 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { type ChronyError, ChronycFailedError, ChronydNotRunningError, ChronyNotAuthorisedError, ChronyNotSynchronisedError } from './errors.js';
-import { parseServerStats, parseSourceStats, parseSources, parseTracking } from './parse.js';
-import type { NtpSourceInfo, NtpSourceStats, ServerStats, TimeSource, Tracking } from './types.js';
+import { parseNtpData, parseServerStats, parseSourceStats, parseSources, parseTracking } from './parse.js';
+import type { NtpSourceData, NtpSourceInfo, NtpSourceStats, ServerStats, TimeSource, Tracking } from './types.js';
 
 export interface ChronycOptions {
   /** Path of the chronyc binary (default /usr/bin/chronyc). */
@@ -22,7 +22,7 @@ export interface ChronycOptions {
   timeoutMs?: number;
 }
 
-type ChronycCommand = 'tracking' | 'sources' | 'sourcestats' | 'serverstats';
+type ChronycCommand = 'tracking' | 'sources' | 'sourcestats' | 'serverstats' | 'ntpdata';
 
 export class ChronycClient implements TimeSource {
   readonly chronycPath: string;
@@ -46,6 +46,11 @@ export class ChronycClient implements TimeSource {
 
   async sources(): Promise<NtpSourceInfo[]> {
     return parseSources(await this.run('sources'));
+  }
+
+  /** The last packet of every NTP source: tells an upstream that answers "unsynchronised" (leap 3 / stratum 16). */
+  async ntpData(): Promise<NtpSourceData[]> {
+    return parseNtpData(await this.run('ntpdata'));
   }
 
   async sourceStats(): Promise<NtpSourceStats[]> {

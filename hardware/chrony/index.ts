@@ -10,6 +10,7 @@ export {
 } from './errors.js';
 export {
   LAST_RX_NEVER,
+  parseNtpData,
   parseReach,
   parseServerStats,
   parseSourceStats,
@@ -20,6 +21,7 @@ export {
 export {
   LEAP_STATUSES,
   type LeapStatus,
+  type NtpSourceData,
   type NtpSourceInfo,
   type NtpSourceStats,
   type ServerStats,

@@ -6,6 +6,7 @@ import { ChronyParseError } from './errors.js';
 import {
   LEAP_STATUSES,
   type LeapStatus,
+  type NtpSourceData,
   type NtpSourceInfo,
   type NtpSourceStats,
   type ServerStats,
@@ -142,6 +143,37 @@ export function parseSourceStats(text: string): NtpSourceStats[] {
       freqSkewPpm: r.num(5, 'frequency skew'),
       offsetS: r.num(6, 'offset'),
       stdDevS: r.num(7, 'std dev'),
+    };
+  });
+}
+
+/**
+ * `chronyc -c ntpdata` (chrony 4.3: 34 fields per source; one line per NTP
+ * source, refclocks have none). Fields used: 1 remote address, 6 leap status,
+ * 9 stratum, 10 poll, 14/15 root delay/dispersion, 16/17 reference ID,
+ * 24–26 tests, 31–34 total TX / RX / valid RX / good RX.
+ */
+export function parseNtpData(text: string): NtpSourceData[] {
+  return lines(text).map((line) => {
+    const r = Row.of('ntpdata', line, 34);
+    const leap = r.str(5);
+    if (!(LEAP_STATUSES as readonly string[]).includes(leap)) {
+      r.fail(5, 'leap status', LEAP_STATUSES.map((s) => `"${s}"`).join(' | '));
+    }
+    return {
+      address: r.str(0),
+      leapStatus: leap as LeapStatus,
+      stratum: r.int(8, 'stratum'),
+      pollLog2: r.int(9, 'poll'),
+      rootDelayS: r.num(13, 'root delay'),
+      rootDispersionS: r.num(14, 'root dispersion'),
+      refId: r.str(15),
+      refName: r.str(16),
+      tests: `${r.str(23)} ${r.str(24)} ${r.str(25)}`,
+      totalTx: r.int(30, 'total TX'),
+      totalRx: r.int(31, 'total RX'),
+      totalValidRx: r.int(32, 'total valid RX'),
+      totalGoodRx: r.int(33, 'total good RX'),
     };
   });
 }

@@ -96,6 +96,39 @@ export interface ServerStats {
 }
 
 /**
+ * One record of `chronyc -c ntpdata`: the last NTP packet chronyd got from a
+ * source, as it was (before chronyd's tests). The only place chronyc shows
+ * that an upstream answers but calls itself unsynchronised (leap 3 / stratum
+ * 16): `sources` keeps the last good stratum and `*` for a few polls, and
+ * `tracking` stays "Normal". Over chronyd's UDP command port it may be refused
+ * (501); the Unix socket allows it.
+ */
+export interface NtpSourceData {
+  /** Remote address (numeric with -n), matches `NtpSourceInfo.address`. */
+  address: string;
+  /** Leap indicator of the last packet. */
+  leapStatus: LeapStatus;
+  /** Stratum of the last packet (16 = unsynchronised, 0 = kiss-o'-death/unspecified). */
+  stratum: number;
+  /** Poll interval (log2 s) chronyd uses for it. */
+  pollLog2: number;
+  /** Root delay / dispersion the server advertised, seconds. */
+  rootDelayS: number;
+  rootDispersionS: number;
+  /** Reference ID as hex (e.g. 54455354), and its text form ("TEST"; empty when unsynchronised). */
+  refId: string;
+  refName: string;
+  /** RFC 5905 tests as chronyc prints them: "111" (1–3), "111" (5–7), "1111" (A–D); 1 = passed. */
+  tests: string;
+  totalTx: number;
+  totalRx: number;
+  /** Packets that were responses to our requests (a leap-3 reply is valid, not good). */
+  totalValidRx: number;
+  /** Packets whose sample chronyd could use. */
+  totalGoodRx: number;
+}
+
+/**
  * What the time monitor needs from a clock daemon. Implemented by the real
  * chronyc wrapper (`ChronycClient`) and by the simulated box.
  * Both methods reject with a `ChronyError` subclass when the daemon cannot
@@ -104,4 +137,10 @@ export interface ServerStats {
 export interface TimeSource {
   tracking(): Promise<Tracking>;
   sources(): Promise<NtpSourceInfo[]>;
+  /**
+   * Optional: the last packet of each source (`chronyc -c ntpdata`). Without it
+   * an upstream that answers "unsynchronised" is seen only as a lost source
+   * (after the loss time) instead of at once.
+   */
+  ntpData?(): Promise<NtpSourceData[]>;
 }

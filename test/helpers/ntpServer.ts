@@ -39,6 +39,12 @@ export interface TestNtpServer {
   /** 3 = "clock not synchronised" alarm. */
   setLeap(leap: LeapIndicator): void;
   setStratum(stratum: number): void;
+  /**
+   * Answer as an NTP server that has lost its own time (ntpd/chronyd before
+   * their first sync): leap 3, stratum 16, reference ID "INIT" — or back to
+   * the leap, stratum and reference ID it had before. Returns performance.now().
+   */
+  setUnsynchronised(on: boolean): number;
   /** Emits 'request' (after each received query) and 'reply'. */
   readonly events: EventEmitter;
   close(): Promise<void>;
@@ -53,7 +59,8 @@ export async function startNtpServer(opts: NtpServerOptions = {}): Promise<TestN
   let requests = 0;
   const events = new EventEmitter();
   const now = createPreciseWallClock();
-  const refId = Buffer.from('TEST', 'ascii');
+  let refId: Buffer = Buffer.from('TEST', 'ascii');
+  let beforeUnsync: { leap: LeapIndicator; stratum: number; refId: Buffer } | null = null;
 
   const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (msg, rinfo) => {
@@ -113,6 +120,18 @@ export async function startNtpServer(opts: NtpServerOptions = {}): Promise<TestN
     },
     setStratum(s: number) {
       stratum = s;
+    },
+    setUnsynchronised(on: boolean) {
+      if (on && !beforeUnsync) {
+        beforeUnsync = { leap, stratum, refId };
+        leap = 3;
+        stratum = 16;
+        refId = Buffer.from('INIT', 'ascii');
+      } else if (!on && beforeUnsync) {
+        ({ leap, stratum, refId } = beforeUnsync);
+        beforeUnsync = null;
+      }
+      return performance.now();
     },
     events,
     close: () =>

@@ -78,6 +78,19 @@ export const timeConfigSchema = z
      * chronyd's longest poll interval (ops/chrony: maxpoll 6 = 64 s).
      */
     maxSourceLossS: seconds.default(120),
+    /**
+     * While chronyd gives no synchronised figures (down, restarting, not yet
+     * synchronised) the last good error bound grows at chronyd's last skew, but
+     * never slower than this (ppm; 50 ppm = 0.18 s/h, 1 s after ~5.5 h), and the
+     * time subsystem fails only when that grown bound reaches failS.
+     */
+    holdoverDriftPpm: z.number().positive().max(100_000).default(50),
+    /**
+     * With no good bound yet (Vaktpost or the box just started), chronyd's
+     * "not synchronised" is a warning for this long, then a failure. chronyd
+     * with iburst synchronises in ~10 s when its upstreams answer.
+     */
+    startupGraceS: z.number().nonnegative().max(3600).default(60),
     /** A wall-clock jump larger than this (vs the monotonic clock) is recorded as a step event. */
     wallClockStepS: seconds.default(0.1),
     /** How long `time.wallClockStep` stays at warn after a step. */

@@ -7,12 +7,17 @@
  *   time.source      the selected NTP source (address) or null
  *   time.refAge      age of chronyd's last reference update (s)
  * Statuses come from the pure core (core/timeHealth.ts). When chronyd cannot
- * be asked, every signal is `unknown` with the cause: a monitoring fault,
- * never "time ok".
+ * be asked, the signals are `unknown` with the cause (a monitoring fault,
+ * never "time ok"), except `time.errorBound` once a good bound is known: it
+ * then shows that bound grown at the holdover drift rate (warn; fail only when
+ * it reaches the limit) — a chronyd restart is not a wrong clock.
+ * Each poll asks chronyd for tracking, sources and (if the source offers it)
+ * ntpdata: the last packet of each source, which tells an upstream that
+ * answers "unsynchronised" (leap 3 / stratum 16) long before chronyd drops it.
  */
-import type { TimeSource } from '../../../hardware/chrony/index.js';
+import type { NtpSourceData, NtpSourceInfo, TimeSource } from '../../../hardware/chrony/index.js';
 import type { Signal, SignalStatus, SignalValue } from '../core/signal.js';
-import { type TimeEvaluation, type TimeHealthState, type TimeThresholds, evaluateTime } from '../core/timeHealth.js';
+import { type TimeEvaluation, type TimeHealthState, type TimeSourceFacts, type TimeThresholds, evaluateTime, evaluateTimeFault } from '../core/timeHealth.js';
 import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
 
 export const TIME_SIGNAL_KEYS = ['time.offset', 'time.errorBound', 'time.leap', 'time.source', 'time.refAge'] as const;
@@ -26,7 +31,7 @@ export interface TimeMonitorOptions {
   /** `source` field of the signals (default `chrony`). */
   sourceName?: string;
   clock?: Clock;
-  /** Called after every successful evaluation (for tests, benches, the status CLI). */
+  /** Called after every evaluation, also of a poll chronyd did not answer (for tests, benches, the status CLI). */
   onEvaluation?: (e: TimeEvaluation) => void;
 }
 
@@ -80,17 +85,41 @@ export class TimeMonitor implements Monitor {
   private async pollOnce(): Promise<void> {
     let evaluation: TimeEvaluation;
     try {
-      const [tracking, sources] = await Promise.all([this.opts.source.tracking(), this.opts.source.sources()]);
-      evaluation = evaluateTime({ tracking, sources, nowMs: this.clock.now(), monoMs: this.clock.monotonic() }, this.state, this.opts.thresholds);
+      const [tracking, sources, packets] = await Promise.all([this.opts.source.tracking(), this.opts.source.sources(), this.ntpData()]);
+      evaluation = evaluateTime(
+        {
+          tracking,
+          sources: sourceFacts(sources, packets.data),
+          nowMs: this.clock.now(),
+          monoMs: this.clock.monotonic(),
+          ...(packets.error ? { packetsUnavailable: packets.error } : {}),
+        },
+        this.state,
+        this.opts.thresholds,
+      );
     } catch (err) {
       if (!this.running) return;
-      this.reportFault(err);
-      return;
+      const cause = err instanceof Error ? err.message : String(err);
+      evaluation = evaluateTimeFault({ cause, monoMs: this.clock.monotonic() }, this.state, this.opts.thresholds);
     }
     if (!this.running) return;
     this.state = evaluation.state;
     this.report(evaluation);
     this.opts.onEvaluation?.(evaluation);
+  }
+
+  /**
+   * ntpdata is extra: when it cannot be had (501 over chronyd's UDP command
+   * port, a race with a stopping chronyd) the poll goes on without it and
+   * time.source says so. A source without the method (the simulated box) is fine as is.
+   */
+  private async ntpData(): Promise<{ data?: NtpSourceData[]; error?: string }> {
+    if (!this.opts.source.ntpData) return {};
+    try {
+      return { data: await this.opts.source.ntpData() };
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   private ttlMs(): number {
@@ -119,12 +148,17 @@ export class TimeMonitor implements Monitor {
     this.emit(this.signal('time.source', e.source.status, e.source.value, e.source.detail));
     this.emit(this.signal('time.refAge', e.refAge.status, e.refAge.value, e.refAge.detail, 's'));
   }
+}
 
-  private reportFault(err: unknown): void {
-    const cause = err instanceof Error ? err.message : String(err);
-    const detail = `monitoring fault: ${cause}`;
-    for (const key of TIME_SIGNAL_KEYS) {
-      this.emit(this.signal(key, 'unknown', null, detail, key === 'time.leap' || key === 'time.source' ? undefined : 's'));
-    }
-  }
+function sourceFacts(sources: readonly NtpSourceInfo[], packets: readonly NtpSourceData[] | undefined): TimeSourceFacts[] {
+  return sources.map((s) => {
+    const p = packets?.find((d) => d.address === s.address);
+    return {
+      address: s.address,
+      state: s.state,
+      reach: s.reach,
+      lastRxS: s.lastRxS,
+      ...(p ? { lastPacket: { leapStatus: p.leapStatus, stratum: p.stratum, validRx: p.totalValidRx } } : {}),
+    };
+  });
 }

@@ -35,7 +35,14 @@ export function createTimeMonitors(cfg: TimeConfig, deps: TimeMonitorDeps = {}):
     new TimeMonitor({
       source: deps.source ?? chronycFromConfig(cfg),
       sourceName: deps.source ? 'sim' : 'chrony',
-      thresholds: { warnS: cfg.warnS, failS: cfg.failS, clearHoldS: cfg.clearHoldS, maxSourceLossS: cfg.maxSourceLossS },
+      thresholds: {
+        warnS: cfg.warnS,
+        failS: cfg.failS,
+        clearHoldS: cfg.clearHoldS,
+        maxSourceLossS: cfg.maxSourceLossS,
+        holdoverDriftPpm: cfg.holdoverDriftPpm,
+        startupGraceS: cfg.startupGraceS,
+      },
       pollMs: cfg.pollMs,
       ...clock,
     }),

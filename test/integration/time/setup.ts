@@ -8,8 +8,8 @@ import { CHRONYC, type ChronydHandle, startChronyd } from '../../helpers/chronyd
 import { type TestNtpServer, startNtpServer } from '../../helpers/ntpServer.js';
 import { SignalLog } from './signals.js';
 
-/** Test thresholds: the spec's 0.5 / 1.0 s; short hold and loss times so the suite stays quick. */
-export const TEST_THRESHOLDS: TimeThresholds = { warnS: 0.5, failS: 1.0, clearHoldS: 4, maxSourceLossS: 30 };
+/** Test thresholds: the spec's 0.5 / 1.0 s and holdover drift; short hold, loss and grace times so the suite stays quick. */
+export const TEST_THRESHOLDS: TimeThresholds = { warnS: 0.5, failS: 1.0, clearHoldS: 4, maxSourceLossS: 30, holdoverDriftPpm: 50, startupGraceS: 20 };
 export const POLL_MS = 250;
 
 export interface TimeRig {
@@ -22,9 +22,9 @@ export interface TimeRig {
 
 export async function startTimeRig(
   t: Test,
-  opts: { leap?: LeapIndicator; thresholds?: Partial<TimeThresholds>; waitForSync?: boolean } = {},
+  opts: { leap?: LeapIndicator; stratum?: number; thresholds?: Partial<TimeThresholds>; waitForSync?: boolean } = {},
 ): Promise<TimeRig> {
-  const server = await startNtpServer({ leap: opts.leap ?? 0 });
+  const server = await startNtpServer({ leap: opts.leap ?? 0, ...(opts.stratum !== undefined ? { stratum: opts.stratum } : {}) });
   t.teardown(() => server.close());
   const chronyd = await startChronyd({ serverPort: server.port, waitForSync: opts.waitForSync ?? true });
   t.teardown(() => chronyd.stop());

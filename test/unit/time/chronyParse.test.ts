@@ -6,6 +6,7 @@ import t from 'tap';
 import {
   ChronyParseError,
   LAST_RX_NEVER,
+  parseNtpData,
   parseReach,
   parseServerStats,
   parseSourceStats,
@@ -131,4 +132,41 @@ t.test('serverstats', async (t) => {
   t.equal(s.commandPacketsReceived, 4);
   t.equal(s.ntpPacketsReceived, 0);
   t.throws(() => parseServerStats('501 Not authorised'), ChronyParseError);
+});
+
+// `chronyc -c ntpdata` from chronyd 4.3: the test server healthy, then answering stratum 16 / leap 3.
+const NTPDATA_GOOD =
+  '127.0.0.1,7F000001,56353,127.0.0.1,7F000001,Normal,4,Server,1,-2,0,-20,0.000000954,0.000000,0.000107,54455354,TEST,1796661791.743823528,0.005304878,0.010947872,0.000023017,0.000073910,0.00,111,111,1111,No,No,Kernel,Kernel,4,4,4,4\n';
+const NTPDATA_UNSYNC =
+  '127.0.0.1,7F000001,57289,127.0.0.1,7F000001,Not synchronised,4,Server,16,-2,0,-20,0.000000954,0.000000,0.000107,54455354,,1796661654.426565170,0.000000000,0.000000000,0.000000000,0.000000000,0.00,111,101,0000,No,No,Kernel,Kernel,6,6,6,4\n';
+
+t.test('ntpdata: the last packet of each source', async (t) => {
+  const [good] = parseNtpData(NTPDATA_GOOD);
+  t.same(good, {
+    address: '127.0.0.1',
+    leapStatus: 'Normal',
+    stratum: 1,
+    pollLog2: -2,
+    rootDelayS: 0,
+    rootDispersionS: 0.000107,
+    refId: '54455354',
+    refName: 'TEST',
+    tests: '111 111 1111',
+    totalTx: 4,
+    totalRx: 4,
+    totalValidRx: 4,
+    totalGoodRx: 4,
+  });
+  const both = parseNtpData(`${NTPDATA_GOOD}${NTPDATA_UNSYNC}`);
+  t.equal(both.length, 2);
+  const bad = both[1];
+  t.equal(bad?.leapStatus, 'Not synchronised');
+  t.equal(bad?.stratum, 16);
+  t.equal(bad?.refName, '', 'an unsynchronised server sends no reference name');
+  t.equal(bad?.tests, '111 101 0000', 'test 6 (synchronised) failed');
+  t.equal(bad?.totalValidRx, 6);
+  t.equal(bad?.totalGoodRx, 4, 'the leap-3 replies are valid, not good');
+  t.same(parseNtpData(''), [], 'no NTP sources: no records');
+  t.throws(() => parseNtpData('127.0.0.1,7F000001,1\n'), ChronyParseError);
+  t.throws(() => parseNtpData(NTPDATA_GOOD.replace('Normal', 'Weird')), { name: 'ChronyParseError', message: /field 6 \(leap status\)/ });
 });

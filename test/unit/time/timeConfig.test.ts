@@ -14,6 +14,8 @@ t.test('defaults', async (t) => {
   t.equal(c.pollMs, 1000);
   t.equal(c.maxSourceLossS, 120);
   t.equal(c.clearHoldS, 60);
+  t.equal(c.holdoverDriftPpm, 50, 'holdover: the last good bound grows ≥ 50 ppm (1 s after ~5.5 h)');
+  t.equal(c.startupGraceS, 60);
   t.equal(c.chronyc.path, '/usr/bin/chronyc');
   t.equal(c.chronyc.socket, '/run/chrony/chronyd.sock');
   t.same(c.audit.hosts, []);

@@ -1,11 +1,20 @@
 /**
  * TimeMonitor against a scripted TimeSource (the role the simulated box plays):
- * the signal set, unknown-with-cause on every kind of wrapper error, no
- * overlapping polls, nothing emitted after stop. The real chronyd is driven in
+ * the signal set, unknown-with-cause on every kind of wrapper error (the error
+ * bound in holdover once a good one is known), ntpdata wiring, no overlapping
+ * polls, nothing emitted after stop. The real chronyd is driven in
  * test/integration/time.
  */
 import t from 'tap';
-import { ChronydNotRunningError, ChronyParseError, type NtpSourceInfo, type TimeSource, type Tracking } from '../../../hardware/chrony/index.js';
+import {
+  ChronydNotRunningError,
+  ChronyNotAuthorisedError,
+  ChronyParseError,
+  type NtpSourceData,
+  type NtpSourceInfo,
+  type TimeSource,
+  type Tracking,
+} from '../../../hardware/chrony/index.js';
 import type { Signal } from '../../../supervisor/src/core/signal.js';
 import { TIME_SIGNAL_KEYS, TimeMonitor } from '../../../supervisor/src/monitors/timeMonitor.js';
 import { waitFor } from '../../helpers/util.js';
@@ -89,7 +98,7 @@ t.test('healthy source: the five time signals, all ok, with units and ttl', asyn
   t.equal(got.find((s) => s.key === 'time.leap')?.value, 'Normal');
 });
 
-t.test('wrapper errors become unknown with the cause, and recover', async (t) => {
+t.test('wrapper errors: unknown with the cause; the error bound in holdover (warn); recovery at once', async (t) => {
   const src = new ScriptedSource();
   const got: Signal[] = [];
   const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 30 });
@@ -102,24 +111,98 @@ t.test('wrapper errors become unknown with the cause, and recover', async (t) =>
   ]) {
     src.fail = err;
     const from = got.length;
-    await waitFor(() => got.slice(from).filter((s) => s.status === 'unknown').length >= 5, { timeoutMs: 30_000, what: 'five unknown signals' });
-    const unknown = got
+    await waitFor(() => got.slice(from).filter((s) => s.status === 'unknown').length >= 4, { timeoutMs: 30_000, what: 'four unknown signals' });
+    const round = got
       .slice(from)
-      .filter((s) => s.status === 'unknown')
+      .filter((s) => s.status !== 'ok')
       .slice(0, 5);
     t.same(
-      unknown.map((s) => s.key),
+      round.map((s) => s.key),
       [...TIME_SIGNAL_KEYS],
     );
-    for (const s of unknown) {
-      t.equal(s.value, null);
-      t.equal(s.detail, `monitoring fault: ${err.message}`);
+    for (const s of round) {
+      if (s.key === 'time.errorBound') {
+        t.equal(s.status, 'warn', 'the error bound: holdover from the last good one');
+        t.ok(typeof s.value === 'number' && s.value < 0.01, `holdover bound ${s.value}`);
+        t.match(s.detail, `monitoring fault: ${err.message}; holdover: last good bound`);
+      } else {
+        t.equal(s.status, 'unknown', s.key);
+        t.equal(s.value, null);
+        t.equal(s.detail, `monitoring fault: ${err.message}`);
+      }
     }
   }
   src.fail = null;
   const from = got.length;
   await waitFor(() => got.slice(from).some((s) => s.key === 'time.errorBound' && s.status === 'ok'), { timeoutMs: 30_000, what: 'recovery' });
-  t.pass('recovered to ok when the source answers again');
+  t.pass('recovered to ok when the source answers again (the bound never left ok: no hold to serve)');
+});
+
+t.test('chronyd unreachable from the start: every signal unknown with the cause', async (t) => {
+  const src = new ScriptedSource();
+  src.fail = new ChronydNotRunningError('chronyd is not running or not reachable at /run/chrony/chronyd.sock');
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 1000 });
+  t.teardown(() => m.stop());
+  await m.start((s) => got.push(s));
+  t.same(
+    got.map((s) => [s.key, s.status, s.value]),
+    TIME_SIGNAL_KEYS.map((k) => [k, 'unknown', null]),
+  );
+});
+
+class PacketSource extends ScriptedSource implements TimeSource {
+  packet: Partial<NtpSourceData> = {};
+  packetError: Error | null = null;
+  async ntpData(): Promise<NtpSourceData[]> {
+    if (this.packetError) throw this.packetError;
+    return [
+      {
+        address: '127.0.0.1',
+        leapStatus: 'Normal',
+        stratum: 1,
+        pollLog2: -2,
+        rootDelayS: 0,
+        rootDispersionS: 0.0001,
+        refId: '54455354',
+        refName: 'TEST',
+        tests: '111 111 1111',
+        totalTx: 9,
+        totalRx: 9,
+        totalValidRx: 9,
+        totalGoodRx: 9,
+        ...this.packet,
+      },
+    ];
+  }
+}
+
+t.test('ntpdata: a source whose last packet says stratum 16 / leap 3 fails time.source; ntpdata errors are ignored', async (t) => {
+  const src = new PacketSource();
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 30 });
+  t.teardown(() => m.stop());
+  await m.start((s) => got.push(s));
+  t.equal(got.find((s) => s.key === 'time.source')?.status, 'ok');
+
+  src.packet = { leapStatus: 'Not synchronised', stratum: 16, refName: '' };
+  let from = got.length;
+  const fail = await waitFor(() => got.slice(from).find((s) => s.key === 'time.source' && s.status === 'fail'), { timeoutMs: 30_000, what: 'time.source fail' });
+  t.match(fail.detail, /127\.0\.0\.1 \(says unsynchronised: leap Not synchronised, stratum 16\)/);
+
+  // 501 over UDP (or any ntpdata failure): the poll goes on without it.
+  src.packetError = new ChronyNotAuthorisedError('chronyd refused "chronyc ntpdata" (501 Not authorised)');
+  from = got.length;
+  await waitFor(() => got.slice(from).some((s) => s.key === 'time.source' && s.status === 'ok'), { timeoutMs: 30_000, what: 'time.source ok without ntpdata' });
+  t.notOk(
+    got.slice(from).some((s) => s.status === 'unknown'),
+    'an ntpdata failure is not a monitoring fault',
+  );
+  const src2 = got.slice(from).find((s) => s.key === 'time.source' && s.status === 'ok');
+  t.match(
+    src2?.detail,
+    /without ntpdata \(chronyd refused "chronyc ntpdata" \(501 Not authorised\)\): an upstream that answers "unsynchronised" shows only as a lost source/,
+  );
 });
 
 t.test('a slow source never gets two polls at once; nothing is emitted after stop', async (t) => {
