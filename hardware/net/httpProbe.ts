@@ -11,6 +11,8 @@ export interface HttpProbeParams {
   path?: string;
   localAddress?: string;
   capMs: number;
+  /** Host header when `host` is an address resolved from a name (default: host:port). */
+  hostHeader?: string;
 }
 
 export function httpAttempt(p: HttpProbeParams): Attempt {
@@ -23,7 +25,7 @@ export function httpAttempt(p: HttpProbeParams): Attempt {
     path: p.path ?? '/',
     method: 'GET',
     agent: false, // a fresh connection each time: a kept-alive socket would hide a dead path
-    headers: { 'user-agent': 'vaktpost-probe', connection: 'close' },
+    headers: { 'user-agent': 'vaktpost-probe', connection: 'close', ...(p.hostHeader !== undefined ? { host: p.hostHeader } : {}) },
     ...(p.localAddress !== undefined ? { localAddress: p.localAddress } : {}),
   });
   const finish = (o: AttemptOutcome) => {

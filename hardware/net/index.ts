@@ -9,3 +9,4 @@ export * from './sipOptions.js';
 export * from './tcpConnect.js';
 export * from './udpEcho.js';
 export * from './inventory.js';
+export * from './dnsCache.js';

@@ -39,24 +39,45 @@ export interface ProbeResult {
   detail: string;
   /** Local error code when the probe could not even leave (EHOSTUNREACH, EADDRNOTAVAIL, …). */
   errorCode?: string;
+  /**
+   * Not sent: the target's name has no address yet (never resolved). Says nothing
+   * about the path, so callers leave it out of their verdicts.
+   */
+  unresolved?: boolean;
+}
+
+/** Where probes get a target name's address from (hardware/net/dnsCache.ts). */
+export interface AddressSource {
+  /** The address to probe for `host` (the literal itself for an IP); undefined when none is known. */
+  addressOf(host: string): string | undefined;
+  /** Why there is no address (for the probe's detail). */
+  whyNoAddress?(host: string): string;
 }
 
 export function describeTarget(t: ProbeTarget): string {
   return `${t.kind}://${hostPort(t.host, t.port)}${t.kind === 'http' ? (t.path ?? '/') : ''}`;
 }
 
-export function startAttempt(t: ProbeTarget, localAddress: string | undefined, capMs: number): Attempt {
-  const base = { host: t.host, port: t.port, capMs, ...(localAddress !== undefined ? { localAddress } : {}) };
+/**
+ * Start one attempt. `address` is what to connect to (an address resolved from
+ * `t.host` ahead of time); the name itself still goes where the protocol wants it
+ * (HTTP Host header, SIP Request-URI).
+ */
+export function startAttempt(t: ProbeTarget, localAddress: string | undefined, capMs: number, address = t.host): Attempt {
+  const base = { host: address, port: t.port, capMs, ...(localAddress !== undefined ? { localAddress } : {}) };
+  const named = address !== t.host;
   switch (t.kind) {
     case 'udp':
       return udpEchoAttempt(base);
     case 'tcp':
       return tcpConnectAttempt(base);
     case 'http':
-      return httpAttempt({ ...base, ...(t.path !== undefined ? { path: t.path } : {}) });
-    case 'sip':
+      return httpAttempt({ ...base, ...(t.path !== undefined ? { path: t.path } : {}), ...(named ? { hostHeader: hostPort(t.host, t.port) } : {}) });
+    case 'sip': {
       // No retransmission: each probe is judged on its own; the stream of probes is the retry.
-      return sipOptionsAttempt({ ...base, retransmitMs: 0, ...(t.uri !== undefined ? { uri: t.uri } : {}) });
+      const uri = t.uri ?? (named ? `sip:${hostPort(t.host, t.port)}` : undefined);
+      return sipOptionsAttempt({ ...base, retransmitMs: 0, ...(uri !== undefined ? { uri } : {}) });
+    }
   }
 }
 
@@ -64,17 +85,35 @@ export class TargetProber {
   readonly rtt: RttEstimator;
   private readonly inFlight = new Set<Attempt>();
 
+  /**
+   * @param addresses where a target *name* gets its address. Without it a name is
+   *   handed to the socket and resolved on every probe — only for tests and tools:
+   *   a silent DNS server then looks like a dead target.
+   */
   constructor(
     readonly target: ProbeTarget,
     readonly localAddress: string | undefined,
     rtt: RttParams,
+    private readonly addresses?: AddressSource,
   ) {
     this.rtt = new RttEstimator(rtt);
   }
 
   probe(): Promise<ProbeResult> {
     const timeoutMs = this.rtt.timeoutMs();
-    const attempt = startAttempt(this.target, this.localAddress, this.rtt.params.capMs);
+    const address = this.addresses ? this.addresses.addressOf(this.target.host) : this.target.host;
+    if (address === undefined) {
+      const why = this.addresses?.whyNoAddress?.(this.target.host) ?? 'not resolved yet';
+      return Promise.resolve({
+        answered: false,
+        serviceAnswered: false,
+        unresolved: true,
+        timeoutMs,
+        detail: `${describeTarget(this.target)} not probed: no address for ${this.target.host} (${why})`,
+      });
+    }
+    const attempt = startAttempt(this.target, this.localAddress, this.rtt.params.capMs, address);
+    const via = address !== this.target.host ? ` [${this.target.host} = ${address}]` : '';
     this.inFlight.add(attempt);
     let timedOut = false;
     return new Promise<ProbeResult>((resolve) => {
@@ -89,7 +128,7 @@ export class TargetProber {
           answered: false,
           serviceAnswered: false,
           timeoutMs,
-          detail: `no answer from ${describeTarget(this.target)} within ${Math.round(timeoutMs)} ms`,
+          detail: `no answer from ${describeTarget(this.target)}${via} within ${Math.round(timeoutMs)} ms`,
         });
       }, timeoutMs);
       void attempt.outcome.then((o: AttemptOutcome) => {
@@ -98,7 +137,8 @@ export class TargetProber {
         if (timedOut || decided) return;
         decided = true;
         clearTimeout(timer);
-        resolve(toResult(o, timeoutMs));
+        const r = toResult(o, timeoutMs);
+        resolve(via ? { ...r, detail: `${r.detail}${via}` } : r);
       });
     });
   }

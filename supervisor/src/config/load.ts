@@ -9,6 +9,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type VaktpostConfig } from './schema.js';
+import { wanAdvice } from './wan.js';
 
 export interface ConfigProblem {
   file: string;
@@ -29,9 +30,32 @@ export function formatProblem(p: ConfigProblem): string {
   return `${path.basename(p.file)}:${p.line}: ${where}${p.message}`;
 }
 
-type LoadResult = { ok: true; config: VaktpostConfig } | { ok: false; problems: ConfigProblem[] };
+/**
+ * Advice that is not an error: the config loads and runs, but something is weak
+ * (e.g. a WAN link with one probe target). `message` holds English and bokmål.
+ */
+export type ConfigWarning = ConfigProblem;
 
-export function loadConfigFile(file: string): VaktpostConfig {
+export function formatWarning(w: ConfigWarning): string {
+  const where = w.path ? `${w.path}: ` : '';
+  return `${path.basename(w.file)}:${w.line}: ${where}warning (advarsel): ${w.message}`;
+}
+
+type LoadResult = { ok: true; config: VaktpostConfig; warnings: ConfigWarning[] } | { ok: false; problems: ConfigProblem[] };
+
+export interface LoadOptions {
+  /**
+   * Where warnings go. Default: one line each on stderr — `vaktpost check-config`
+   * (exit code still 0) and the start of `vaktpost run` (the journal) show them.
+   */
+  onWarning?: (w: ConfigWarning) => void;
+}
+
+const warnToStderr = (w: ConfigWarning) => {
+  process.stderr.write(`${formatWarning(w)}\n`);
+};
+
+export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -42,6 +66,7 @@ export function loadConfigFile(file: string): VaktpostConfig {
   }
   const r = parseConfigText(text, file);
   if (!r.ok) throw new ConfigError(r.problems);
+  for (const w of r.warnings) (opts.onWarning ?? warnToStderr)(w);
   return r.config;
 }
 
@@ -66,7 +91,16 @@ export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResul
   // A section written as `box:` with only comments under it is an empty section.
   for (const [k, v] of Object.entries(data)) if (v === null) (data as Record<string, unknown>)[k] = {};
   const parsed = configSchema.safeParse(data, { reportInput: true });
-  if (parsed.success) return { ok: true, config: parsed.data };
+  if (parsed.success) {
+    const root = doc.contents as Node | null;
+    const warnings: ConfigWarning[] = (parsed.data.wan ? wanAdvice(parsed.data.wan) : []).map((a) => ({
+      file,
+      line: lineOfPath(root, a.path, lc),
+      path: a.path.join('.'),
+      message: `${a.en} / ${a.nb}`,
+    }));
+    return { ok: true, config: parsed.data, warnings };
+  }
   return {
     ok: false,
     problems: parsed.error.issues.flatMap((issue) => issueProblems(issue, doc.contents as Node | null, lc, file)),

@@ -91,6 +91,52 @@ export const rttTimeoutSchema = z
   })
   .refine((t) => t.floorMs <= t.capMs, { message: 'timeout.floorMs must not exceed timeout.capMs' });
 
+/**
+ * Resolving probe-target names (hardware/net/dnsCache.ts): once per TTL, apart from
+ * the probes; on failure the last good addresses are still probed (stale-on-error)
+ * and `wan.dns` / `centres.dns` warn — a DNS outage never moves calls by itself.
+ */
+export const dnsSchema = z
+  .strictObject({
+    /** Re-resolve no sooner than this after a success, even for a TTL of 0. */
+    minTtlMs: ms.default(5000),
+    /** Re-resolve at least this often: a DNS outage shows within this long even with long TTLs. */
+    maxTtlMs: ms.default(300_000),
+    /** First retry after a failed resolution; doubles up to maxRetryMs. */
+    retryMs: ms.default(2000),
+    maxRetryMs: ms.default(10_000),
+    /** Per-try timeout of a DNS query, and tries per server (c-ares). */
+    timeoutMs: ms.max(10_000).default(1000),
+    tries: z.number().int().min(1).max(5).default(2),
+  })
+  .refine((d) => d.minTtlMs <= d.maxTtlMs, { message: 'dns.minTtlMs must not exceed dns.maxTtlMs' })
+  .refine((d) => d.retryMs <= d.maxRetryMs, { message: 'dns.retryMs must not exceed dns.maxRetryMs' });
+
+/**
+ * Flap damping per link (RFC 2439 route-flap damping / Cisco IP event dampening):
+ * every down edge adds `penalty`; the penalty halves every `halfLifeMs`; at or above
+ * `suppressAt` the link is reported as one `flapping` state (fail: not trusted for
+ * fail-back) until the penalty decays below `reuseAt`. The penalty is capped so no
+ * link stays suppressed longer than `maxSuppressMs` after its last flap.
+ * Defaults: a second outage within 15 s of the first suppresses (1000·2^(−Δt/15 s)
+ * + 1000 ≥ 1500 ⇔ Δt ≤ 15 s), so a flapping link costs ok→down→ok→flapping→ok —
+ * four state changes, however long it flaps; it is reported normally again 20 s
+ * after two quick outages, and at most 60 s (maxSuppressMs) after a long flap.
+ */
+export const dampingSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    penalty: z.number().positive().default(1000),
+    suppressAt: z.number().positive().default(1500),
+    reuseAt: z.number().positive().default(750),
+    halfLifeMs: ms.default(15_000),
+    maxSuppressMs: ms.default(60_000),
+  })
+  .refine((d) => d.reuseAt < d.suppressAt, { message: 'damping.reuseAt must be below damping.suppressAt' })
+  .refine((d) => d.reuseAt * 2 ** (d.maxSuppressMs / d.halfLifeMs) > d.suppressAt, {
+    message: 'damping.maxSuppressMs is too short for the penalty ever to reach suppressAt (need reuseAt·2^(maxSuppressMs/halfLifeMs) > suppressAt)',
+  });
+
 export const wanConfigSchema = z.strictObject({
   links: z
     .array(linkSchema)
@@ -121,6 +167,8 @@ export const wanConfigSchema = z.strictObject({
   /** Re-emit every signal this often even without change (signals' ttl is 3×). */
   reportEveryMs: ms.min(100).default(1000),
   centres: centresProbeSchema.prefault({}),
+  dns: dnsSchema.prefault({}),
+  damping: dampingSchema.prefault({}),
 });
 
 export type WanConfig = z.infer<typeof wanConfigSchema>;
@@ -129,6 +177,35 @@ export type WanLinkConfig = z.infer<typeof linkSchema>;
 export type ProbeTargetConfig = z.infer<typeof probeTargetSchema>;
 export type CentresProbeConfig = z.infer<typeof centresProbeSchema>;
 export type CentreTargetConfig = z.infer<typeof centreTargetSchema>;
+export type DnsConfig = z.infer<typeof dnsSchema>;
+export type DampingConfig = z.infer<typeof dampingSchema>;
+
+/**
+ * Config advice that is not an error (printed by `vaktpost check-config`, exit 0).
+ * A link with one probe target goes down whenever that one target (or the path to
+ * it) has a bad few hundred ms: at 30 % loss, 3 false downs in 5 minutes were
+ * measured; two independent targets square the per-round loss probability.
+ */
+export interface WanAdvice {
+  /** Path in the config, e.g. `wan.links.0.targets`. */
+  path: string[];
+  nb: string;
+  en: string;
+}
+
+export function wanAdvice(cfg: WanConfig): WanAdvice[] {
+  const out: WanAdvice[] = [];
+  cfg.links.forEach((l, i) => {
+    if (l.targets.length < 2) {
+      out.push({
+        path: ['wan', 'links', String(i), 'targets'],
+        nb: `lenke "${l.name}" har bare ${l.targets.length} målepunkt: tap mot det ene gir falske «lenke nede». Legg til et mål nummer to hos en annen vert bak ISP-en (f.eks. reservesentralens UDP-ekko)`,
+        en: `link "${l.name}" has only ${l.targets.length} probe target: losses to that one target give false "link down". Add a second target on another host beyond the ISP (e.g. the backup centre's UDP echo)`,
+      });
+    }
+  });
+  return out;
+}
 
 /** Default interval for the trunk when its own is not set: carriers dislike 5 OPTIONS/s. */
 export const TRUNK_DEFAULT_INTERVAL_MS = 1000;

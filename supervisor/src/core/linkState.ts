@@ -14,10 +14,16 @@
  *
  * The expected false-down rate of the streak rule is in `falseDownsPerDay` and
  * ops/net/README.md.
+ *
+ * On top of that machine, flap damping (RFC 2439 / IP event dampening, below): a
+ * link whose down edges come too often is *reported* as `flapping` — one state, held
+ * until its penalty decays — instead of one event per edge. The raw state above keeps
+ * running underneath, so the link resumes normal reporting with its true state.
  */
 import type { SignalStatus } from './signal.js';
 
-export type LinkHealth = 'unknown' | 'ok' | 'degraded' | 'down';
+/** `flapping` is only ever reported (damping); the raw state machine never enters it. */
+export type LinkHealth = 'unknown' | 'ok' | 'degraded' | 'down' | 'flapping';
 
 export interface LinkParams {
   /** Consecutive lost rounds (no target answered) before the link is down. */
@@ -181,10 +187,10 @@ export function onRound(s: LinkState, p: LinkParams, r: RoundResult, now: number
   return withHealth(next, q.health, q.reason, now);
 }
 
-/** The site's WAN: down only when every link is down. */
+/** The site's WAN: down only when every link is down (a flapping link counts as down: it is not trusted). */
 export function siteWan(links: readonly LinkHealth[]): LinkHealth {
   if (links.length === 0) return 'unknown';
-  if (links.every((h) => h === 'down')) return 'down';
+  if (links.every((h) => h === 'down' || h === 'flapping')) return 'down';
   if (links.includes('ok')) return 'ok';
   if (links.includes('degraded')) return 'degraded';
   return 'unknown';
@@ -197,10 +203,90 @@ export function healthStatus(h: LinkHealth): SignalStatus {
     case 'degraded':
       return 'warn';
     case 'down':
+    case 'flapping':
+      // fail, not warn: warn counts as known-good in the policy, and a flapping link's
+      // "up" moments must not let calls fail back.
       return 'fail';
     case 'unknown':
       return 'unknown';
   }
+}
+
+// ── Flap damping (RFC 2439 §4.2 / Cisco IP event dampening) ──────────────────
+
+export interface DampingParams {
+  /** Added per down edge. */
+  penalty: number;
+  /** At or above this the link is suppressed (reported `flapping`). */
+  suppressAt: number;
+  /** Below this a suppressed link is reported normally again. */
+  reuseAt: number;
+  /** The penalty halves every this long (ms). */
+  halfLifeMs: number;
+  /** Cap: the penalty never exceeds what decays to `reuseAt` in this long (ms). */
+  maxSuppressMs: number;
+}
+
+export interface DampState {
+  /** Penalty as of `at` (decays from there). */
+  penalty: number;
+  /** Monotonic ms the penalty was last updated. */
+  at: number;
+  suppressed: boolean;
+  /** Down edges counted since the penalty was last zero-ish (for the detail text). */
+  downEdges: number;
+  /** Monotonic ms suppression began. */
+  suppressedAt: number | undefined;
+}
+
+export function initialDamp(now = 0): DampState {
+  return { penalty: 0, at: now, suppressed: false, downEdges: 0, suppressedAt: undefined };
+}
+
+/** The highest penalty kept: decays to `reuseAt` in exactly `maxSuppressMs`. */
+export function penaltyCeiling(p: DampingParams): number {
+  return p.reuseAt * 2 ** (p.maxSuppressMs / p.halfLifeMs);
+}
+
+/** The penalty at `now` (exponential decay, half-life `halfLifeMs`). */
+export function penaltyAt(d: DampState, p: DampingParams, now: number): number {
+  const dt = Math.max(0, now - d.at);
+  return d.penalty * 2 ** (-dt / p.halfLifeMs);
+}
+
+/** Let time pass: decay the penalty and lift suppression once it is below `reuseAt`. */
+export function dampDecay(d: DampState, p: DampingParams, now: number): DampState {
+  const penalty = penaltyAt(d, p, now);
+  const suppressed = d.suppressed && penalty >= p.reuseAt;
+  // Forget the edge count once the penalty is negligible (one edge's worth has mostly decayed).
+  const downEdges = penalty < p.penalty / 16 ? 0 : d.downEdges;
+  return { penalty, at: Math.max(now, d.at), suppressed, downEdges, suppressedAt: suppressed ? d.suppressedAt : undefined };
+}
+
+/** A down edge (the link went from up to down): add the penalty; suppress at or above `suppressAt`. */
+export function dampDownEdge(d: DampState, p: DampingParams, now: number): DampState {
+  const decayed = dampDecay(d, p, now);
+  const penalty = Math.min(penaltyCeiling(p), decayed.penalty + p.penalty);
+  const suppressed = decayed.suppressed || penalty >= p.suppressAt;
+  return {
+    penalty,
+    at: decayed.at,
+    suppressed,
+    downEdges: decayed.downEdges + 1,
+    suppressedAt: suppressed ? (decayed.suppressedAt ?? now) : undefined,
+  };
+}
+
+/** How long until a suppressed link is reused if it does not flap again (ms); 0 when not suppressed. */
+export function msUntilReuse(d: DampState, p: DampingParams, now: number): number {
+  if (!d.suppressed) return 0;
+  const pen = penaltyAt(d, p, now);
+  return pen < p.reuseAt ? 0 : p.halfLifeMs * Math.log2(pen / p.reuseAt);
+}
+
+/** The up → down edge that damping counts (unknown → down at start is not a flap). */
+export function isDownEdge(before: LinkHealth, after: LinkHealth): boolean {
+  return (before === 'ok' || before === 'degraded') && after === 'down';
 }
 
 // ── Path reachability (a centre over one uplink) ─────────────────────────────

@@ -6,7 +6,17 @@
  * "local centre unreachable on every path" (all fail) from "not known yet".
  * Only a SIP response counts: an ICMP port-unreachable proves the host, not the
  * centre's SIP service.
+ *
+ * Centres given by host name are resolved apart from the probes (hardware/net/dnsCache.ts):
+ * probes go to the last good addresses, also while DNS fails (stale-on-error), and
+ * DNS trouble is its own signal
+ *   centres.dns        ok / warn      the centres' names resolve
+ * — a warning (core/health.ts counts it with the trunk: an alarm, never a reason to
+ * move calls). Not `centres.<role>.dns`: health reads every `centres.local.*` key as a
+ * path, and a warn there would stop "unreachable on every path" from ever being true.
+ * A name that never resolved is not probed: its paths stay `unknown`, not `fail`.
  */
+import { DnsCache, describeEntry, entryState, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
 import { ProbeLoop, type Round } from '../../../hardware/net/probeLoop.js';
 import { describeTarget, TargetProber } from '../../../hardware/net/prober.js';
 import { type CentreTargetConfig, TRUNK_DEFAULT_INTERVAL_MS, type WanConfig, type WanLinkConfig } from '../config/wan.js';
@@ -34,12 +44,19 @@ export class CentresMonitor implements Monitor {
   private readonly paths: Path[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private emit: SignalSink = () => {};
+  readonly dns: DnsCache;
 
   constructor(
     private readonly cfg: WanConfig,
-    opts: { clock?: Clock } = {},
+    opts: { clock?: Clock; resolver?: NameResolver } = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    this.dns = new DnsCache({
+      resolve: opts.resolver ?? systemResolver({ timeoutMs: cfg.dns.timeoutMs, tries: cfg.dns.tries }),
+      now: () => this.clock.monotonic(),
+      timing: cfg.dns,
+      onChange: () => this.emitDns(),
+    });
     const c = cfg.centres;
     for (const role of CENTRE_ROLES) {
       const target: CentreTargetConfig | undefined = c[role];
@@ -47,8 +64,15 @@ export class CentresMonitor implements Monitor {
       const intervalMs = target.intervalMs ?? (role === 'trunk' ? TRUNK_DEFAULT_INTERVAL_MS : c.intervalMs);
       const params: ReachParams = { failAfter: target.failAfter ?? c.failAfter, okAfter: target.okAfter ?? c.okAfter };
       for (const link of cfg.links) {
+        for (const e of target.endpoints) this.dns.watch(e.host);
         const probers = target.endpoints.map(
-          (e) => new TargetProber({ kind: 'sip', host: e.host, port: e.port, ...(e.uri !== undefined ? { uri: e.uri } : {}) }, link.sourceAddress, cfg.timeout),
+          (e) =>
+            new TargetProber(
+              { kind: 'sip', host: e.host, port: e.port, ...(e.uri !== undefined ? { uri: e.uri } : {}) },
+              link.sourceAddress,
+              cfg.timeout,
+              this.dns,
+            ),
         );
         const loop = new ProbeLoop({
           intervalMs,
@@ -64,29 +88,39 @@ export class CentresMonitor implements Monitor {
 
   async start(emit: SignalSink): Promise<void> {
     this.emit = emit;
+    this.dns.start();
+    this.emitDns();
     for (const p of this.paths) {
       this.emitPath(p);
       p.loop.start();
     }
     this.heartbeat = setInterval(() => {
       for (const p of this.paths) this.emitPath(p);
+      this.emitDns();
     }, this.cfg.reportEveryMs);
   }
 
   async stop(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.dns.stop();
     for (const p of this.paths) p.loop.stop();
   }
 
   private onRound(p: Path, r: Round): void {
-    const best = r.results.find((x) => x.serviceAnswered);
+    // Endpoints whose name has no address yet were not probed: no verdict from them.
+    const results = r.results.filter((x) => !x.unresolved);
+    if (results.length === 0) {
+      p.last = { detail: r.results.map((x) => x.detail).join('; ') };
+      return;
+    }
+    const best = results.find((x) => x.serviceAnswered);
     p.last = best
       ? {
           detail: best.detail,
           ...(best.status !== undefined ? { status: best.status } : {}),
           ...(best.rttMs !== undefined ? { rttMs: best.rttMs } : {}),
         }
-      : { detail: r.results.map((x) => x.detail).join('; ') };
+      : { detail: results.map((x) => x.detail).join('; ') };
     const before = p.reach.status;
     p.reach = onReachProbe(p.reach, p.params, best !== undefined);
     if (p.reach.status !== before) this.emitPath(p);
@@ -97,7 +131,8 @@ export class CentresMonitor implements Monitor {
     const endpoints = p.probers.map((x) => describeTarget(x.target)).join(', ');
     const via = `via ${p.link.name} (from ${p.link.sourceAddress})`;
     let detail: string;
-    if (p.reach.status === 'unknown') detail = `waiting for ${p.params.okAfter} answers or ${p.params.failAfter} misses from ${endpoints} ${via}`;
+    if (p.reach.status === 'unknown')
+      detail = `waiting for ${p.params.okAfter} answers or ${p.params.failAfter} misses from ${endpoints} ${via}${p.last ? ` — ${p.last.detail}` : ''}`;
     else if (p.reach.status === 'fail')
       detail = `${p.role} centre unreachable ${via}: ${p.reach.failStreak} OPTIONS in a row unanswered — ${p.last?.detail ?? ''}`;
     else detail = `${p.last?.detail ?? 'answered'} ${via}`;
@@ -110,6 +145,30 @@ export class CentresMonitor implements Monitor {
       observedAt: this.clock.now(),
       ttlMs: 3 * this.cfg.reportEveryMs,
       detail,
+    });
+  }
+
+  private emitDns(): void {
+    const names = this.dns.names();
+    if (names.length === 0) return;
+    const now = this.clock.monotonic();
+    const entries = names.map((n) => this.dns.get(n)).filter((e) => e !== undefined);
+    const failing = entries.filter((e) => e.error !== undefined);
+    const waiting = entries.filter((e) => e.error === undefined && entryState(e) === 'none');
+    const status: SignalStatus = failing.length > 0 ? 'warn' : waiting.length > 0 ? 'unknown' : 'ok';
+    const head =
+      failing.length > 0
+        ? `${failing.length} of ${entries.length} centre names failing to resolve (a DNS fault, not a centre fault: OPTIONS still go to the last good addresses)`
+        : `${entries.length} centre names resolve`;
+    this.emit({
+      subsystem: 'centres',
+      source: 'centres:dns',
+      key: 'centres.dns',
+      status,
+      value: failing.length,
+      observedAt: this.clock.now(),
+      ttlMs: 3 * this.cfg.reportEveryMs,
+      detail: `${head} — ${entries.map((e) => describeEntry(e, now)).join('; ')}`,
     });
   }
 }

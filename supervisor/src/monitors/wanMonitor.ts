@@ -4,10 +4,17 @@
  *   wan.<link>.state  ok/warn/fail   ok / degraded / down (core/linkState.ts)
  *   wan.<link>.rtt    ms             median RTT over the window
  *   wan.<link>.loss   %              probe loss over the window
- *   wan.site.state    ok/warn/fail   fail only when every link is down
+ *   wan.site.state    ok/warn/fail   fail only when every link is down (or flapping)
+ *   wan.dns           ok/warn        probe-target names resolve (only when a target is a name)
+ * A link whose outages come too often is reported as one `flapping` state (fail) by
+ * flap damping (core/linkState.ts) instead of a state change per edge; its `link`
+ * and `loss` signals hold `fail` while it is suppressed, so health does not flip either.
+ * DNS trouble is only `wan.dns` (warn): names are resolved apart from the probes and
+ * the last good addresses stay in use (hardware/net/dnsCache.ts).
  * Changes are emitted at once; everything is re-emitted every `reportEveryMs`
  * with a ttl of three periods, so a stalled monitor turns into `unknown`.
  */
+import { DnsCache, describeEntry, entryState, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
 import { type LinkSnapshot, LinkWatcher, linkDownReason, linkIsUp } from '../../../hardware/net/linkEvents.js';
 import type { WanConfig } from '../config/wan.js';
 import { healthStatus, linkStats, siteWan, type LinkHealth } from '../core/linkState.js';
@@ -20,6 +27,8 @@ export interface WanMonitorOptions {
   /** `ip` binary for `ip -o monitor link`. */
   ipCommand?: string;
   sysfsRoot?: string;
+  /** Name resolution for probe targets given by name (default: the system's, per `wan.dns`). */
+  resolver?: NameResolver;
 }
 
 export class WanMonitor implements Monitor {
@@ -33,12 +42,20 @@ export class WanMonitor implements Monitor {
   private heartbeat: NodeJS.Timeout | undefined;
   private emit: SignalSink = () => {};
   private lastSite: LinkHealth | undefined;
+  readonly dns: DnsCache;
 
   constructor(
     private readonly cfg: WanConfig,
     private readonly opts: WanMonitorOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    this.dns = new DnsCache({
+      resolve: opts.resolver ?? systemResolver({ timeoutMs: cfg.dns.timeoutMs, tries: cfg.dns.tries }),
+      now: () => this.clock.monotonic(),
+      timing: cfg.dns,
+      onChange: () => this.emitDns(),
+    });
+    for (const l of cfg.links) for (const t of l.targets) this.dns.watch(t.host);
     this.links = cfg.links.map(
       (l) =>
         new WanLink(
@@ -47,6 +64,7 @@ export class WanMonitor implements Monitor {
           () => this.clock.now(),
           (link, what) => this.onLinkChange(link, what),
           () => this.clock.monotonic(),
+          this.dns,
         ),
     );
     for (const l of this.links) this.byInterface.set(l.cfg.interface, l);
@@ -68,6 +86,7 @@ export class WanMonitor implements Monitor {
       });
       await this.watcher.start();
     }
+    this.dns.start();
     for (const l of this.links) l.start();
     this.heartbeat = setInterval(() => this.emitAll(), this.cfg.reportEveryMs);
     this.emitAll();
@@ -76,12 +95,13 @@ export class WanMonitor implements Monitor {
   async stop(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.watcher?.stop();
+    this.dns.stop();
     for (const l of this.links) l.stop();
   }
 
-  /** Current health per link (for the UI and tests). */
+  /** Current (reported) health per link (for the UI and tests). */
   healths(): Record<string, LinkHealth> {
-    return Object.fromEntries(this.links.map((l) => [l.name, l.state.health]));
+    return Object.fromEntries(this.links.map((l) => [l.name, l.health]));
   }
 
   private onSnapshot(s: LinkSnapshot): void {
@@ -96,6 +116,7 @@ export class WanMonitor implements Monitor {
 
   private onLinkChange(link: WanLink, what: LinkChange): void {
     if (what !== 'health') return; // per-round numbers go out with the heartbeat
+    if (this.cfg.watchCarrier) this.emitLink(link); // into or out of `flapping`
     this.emitState(link);
     this.emitRttLoss(link);
     this.emitSite();
@@ -108,6 +129,22 @@ export class WanMonitor implements Monitor {
       this.emitRttLoss(l);
     }
     this.emitSite(true);
+    this.emitDns();
+  }
+
+  private emitDns(): void {
+    const names = this.dns.names();
+    if (names.length === 0) return;
+    const now = this.clock.monotonic();
+    const entries = names.map((n) => this.dns.get(n)).filter((e) => e !== undefined);
+    const failing = entries.filter((e) => e.error !== undefined);
+    const waiting = entries.filter((e) => e.error === undefined && entryState(e) === 'none');
+    const status: SignalStatus = failing.length > 0 ? 'warn' : waiting.length > 0 ? 'unknown' : 'ok';
+    const head =
+      failing.length > 0
+        ? `${failing.length} of ${entries.length} probe-target names failing to resolve (a DNS fault, not a link fault: probes use the last good addresses)`
+        : `${entries.length} probe-target names resolve`;
+    this.signal('wan.dns', status, failing.length, `${head} — ${entries.map((e) => describeEntry(e, now)).join('; ')}`, { source: 'wan:dns' });
   }
 
   private signal(key: string, status: SignalStatus, value: Signal['value'], detail: string, extra: Partial<Signal> = {}): void {
@@ -133,6 +170,11 @@ export class WanMonitor implements Monitor {
       return;
     }
     const up = linkIsUp(s);
+    if (l.health === 'flapping') {
+      // Held while damped: a carrier that flips every few seconds is one fact, not an event per edge.
+      this.signal(key, 'fail', 'flapping', `link flapping (damped); right now ${linkDownReason(s)} (${s.source})${fault}`, { source: `wan:${l.name}` });
+      return;
+    }
     this.signal(key, up ? 'ok' : 'fail', s.operstate, `${linkDownReason(s)} (${s.source})${fault}`, { source: `wan:${l.name}` });
   }
 
@@ -147,14 +189,14 @@ export class WanMonitor implements Monitor {
         .join('/')} ms`,
       `targets ${l.targetsText()}`,
     ].filter(Boolean);
-    this.signal(`wan.${l.name}.state`, healthStatus(l.state.health), l.state.health, `${l.state.reason} — ${nums.join(', ')}`, {
+    this.signal(`wan.${l.name}.state`, healthStatus(l.health), l.health, `${l.reason} — ${nums.join(', ')}`, {
       source: `wan:${l.name}`,
     });
   }
 
   private emitRttLoss(l: WanLink): void {
     const st = linkStats(l.state);
-    const down = l.state.health === 'down';
+    const down = l.health === 'down' || l.health === 'flapping';
     const src = { source: `wan:${l.name}` };
     if (st.rttMs === undefined) {
       this.signal(`wan.${l.name}.rtt`, 'unknown', null, `no probe answered in the last ${st.rounds} rounds`, { unit: 'ms', ...src });
@@ -180,11 +222,11 @@ export class WanMonitor implements Monitor {
   }
 
   private emitSite(force = false): void {
-    const site = siteWan(this.links.map((l) => l.state.health));
+    const site = siteWan(this.links.map((l) => l.health));
     if (!force && site === this.lastSite) return;
     this.lastSite = site;
-    const per = this.links.map((l) => `${l.name} ${l.state.health}`).join(', ');
-    this.signal('wan.site.state', healthStatus(site), site, site === 'down' ? `every link is down (${per})` : per);
+    const per = this.links.map((l) => `${l.name} ${l.health}`).join(', ');
+    this.signal('wan.site.state', healthStatus(site), site, site === 'down' ? `every link is down or flapping (${per})` : per);
   }
 }
 

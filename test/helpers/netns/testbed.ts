@@ -18,6 +18,7 @@
  * of dead test processes (and kills what still runs in them), teardown removes ours.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WanConfigInput } from '../../../supervisor/src/config/wan.js';
 import { scratchDir } from '../util.js';
@@ -55,6 +56,65 @@ export interface FaultStamp {
 
 const FAULT_TABLE = 'vpfault';
 
+/**
+ * The test-bed's DNS (startDns): a server in the core, and host names for the far ends.
+ * The box reaches it over wan1 (a /32 in its main table) and finds it through
+ * /etc/netns/<box>/resolv.conf, which `ip netns exec` bind-mounts over /etc/resolv.conf
+ * for every process started in the box afterwards — the monitor reads the system's
+ * resolver config exactly as on the real box.
+ */
+export const DNS = {
+  server: '198.18.0.53',
+  names: { local: 'local.centre.test', backup: 'backup.centre.test', trunk: 'trunk.sbc.test' } as Record<CentreName, string>,
+} as const;
+
+const NETNS_ETC = '/etc/netns';
+
+/** Control of the test-bed's DNS server (dnsResponder.ts). */
+export class DnsServer {
+  constructor(private readonly proc: NsProcess) {}
+
+  private command(line: string, ack: (o: Record<string, unknown>) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.proc.off('line', onLine);
+        reject(new Error(`DNS responder did not acknowledge "${line}"`));
+      }, 10_000);
+      const onLine = (l: string) => {
+        try {
+          if (ack(JSON.parse(l) as Record<string, unknown>)) {
+            clearTimeout(timer);
+            this.proc.off('line', onLine);
+            resolve();
+          }
+        } catch {
+          // not JSON
+        }
+      };
+      this.proc.on('line', onLine);
+      this.proc.child.stdin?.write(`${line}\n`);
+    });
+  }
+
+  /** Stop answering (queries are still received and logged). */
+  silent(): Promise<void> {
+    return this.command('silent', (o) => o.mode === 'silent');
+  }
+
+  answer(): Promise<void> {
+    return this.command('answer', (o) => o.mode === 'answer' && o.cmd === 'answer');
+  }
+
+  set(name: string, address: string): Promise<void> {
+    return this.command(`set ${name} ${address}`, (o) => o.cmd === 'set');
+  }
+
+  /** Queries received so far (epoch ms is not logged; count and whether each was answered). */
+  queries(): { q: string; answered: boolean }[] {
+    return this.proc.lines.filter((l) => l.startsWith('{"q"')).map((l) => JSON.parse(l) as { q: string; answered: boolean });
+  }
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -87,6 +147,11 @@ export async function sweepStaleNamespaces(): Promise<string[]> {
     await ip(undefined, 'netns', 'del', name).catch(() => undefined);
     removed.push(name);
   }
+  // resolv.conf files startDns left for dead runs' boxes.
+  for (const name of await readdir(NETNS_ETC).catch(() => [] as string[])) {
+    const m = NS_RE.exec(name);
+    if (m && !pidAlive(Number(m[1]))) await rm(path.join(NETNS_ETC, name), { recursive: true, force: true });
+  }
   return removed;
 }
 
@@ -105,6 +170,7 @@ export class Testbed {
   private dir = '';
   private cleanupDir: () => Promise<void> = async () => {};
   private created: string[] = [];
+  private etcDir: string | undefined;
   private readonly shells = new Map<string, IpShell>();
 
   private constructor() {
@@ -245,6 +311,36 @@ export class Testbed {
       centres: { local: sipEnd('local'), backup: sipEnd('backup'), trunk: { ...sipEnd('trunk'), intervalMs: 200 } },
       ...overrides,
     };
+  }
+
+  /**
+   * Start a DNS server in the core answering A records for `records` (default: the
+   * far ends' names in DNS.names) with `ttlS`, and point the box's resolver at it.
+   * Call before startMonitor: the resolver config is bound at process start.
+   */
+  async startDns(opts: { ttlS: number; records?: Record<string, string> }): Promise<DnsServer> {
+    const records = opts.records ?? Object.fromEntries(CENTRES.map((c) => [DNS.names[c], ADDR[c].host]));
+    await ip(this.ns.core, 'addr', 'add', `${DNS.server}/32`, 'dev', 'lo');
+    await ip(this.ns.box, 'route', 'add', `${DNS.server}/32`, 'via', ADDR.wan1.isp, 'dev', 'wan1');
+    this.etcDir = path.join(NETNS_ETC, this.ns.box);
+    await mkdir(this.etcDir, { recursive: true });
+    await writeFile(path.join(this.etcDir, 'resolv.conf'), `# vaktpost test-bed ${this.prefix}\nnameserver ${DNS.server}\n`);
+    const proc = await NsProcess.start({
+      ns: this.ns.core,
+      cmd: process.execPath,
+      args: [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'test/helpers/netns/dnsResponder.ts'),
+        JSON.stringify({ host: DNS.server, port: 53, records, ttlS: opts.ttlS }),
+      ],
+      cwd: REPO_ROOT,
+      ready: /"ready":true/,
+      readyTimeoutMs: 30_000,
+      label: 'DNS responder',
+    });
+    this.procs.push(proc);
+    return new DnsServer(proc);
   }
 
   async startMonitor(config: WanConfigInput, opts: { centres?: boolean; label?: string } = {}): Promise<MonitorProcess> {
@@ -403,6 +499,8 @@ export class Testbed {
       await run('ip', ['netns', 'del', name]).catch(() => undefined);
     }
     this.created = [];
+    if (this.etcDir) await rm(this.etcDir, { recursive: true, force: true });
+    this.etcDir = undefined;
     await this.cleanupDir();
   }
 }

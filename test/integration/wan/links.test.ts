@@ -21,7 +21,10 @@ let mon: MonitorProcess;
 t.before(async () => {
   bed = await Testbed.create();
   t.teardown(() => bed.teardown());
-  mon = await bed.startMonitor(bed.wanConfig(), { centres: true });
+  // Damping off: these faults come every few seconds on purpose, and each test wants to see
+  // its own fault's raw detection. With damping on, the second would already be `flapping`
+  // (that behaviour is tested in flap.test.ts).
+  mon = await bed.startMonitor(bed.wanConfig({ damping: { enabled: false } }), { centres: true });
   await allHealthy(Date.now() - 60_000, 60_000);
 });
 
