@@ -416,6 +416,8 @@ export interface ChaosCallerResult {
   callIds: Map<number, string>;
   /** Call number → the X-Vaktpost-Role of whoever answered 200. */
   answeredBy: Map<number, string>;
+  /** Call number → epoch ms of the 200 (SIPp's own timestamp). */
+  answeredAt: Map<number, number>;
   /** Call numbers whose BYE was answered. */
   done: Set<number>;
 }
@@ -457,14 +459,17 @@ export async function startChaosCaller(
   });
   const done = proc.done.then((result) => {
     const answeredBy = new Map<number, string>();
+    const answeredAt = new Map<number, number>();
     const ended = new Set<number>();
     for (const l of result.logLines) {
       const a = /^answered (\d+) (\S*)/.exec(l);
       if (a) answeredBy.set(Number(a[1]), /^\d{4}-/.test(a[2] ?? '') || !a[2] ? '(none)' : a[2]);
+      const secs = Number(l.trim().split(/\s+/).pop());
+      if (a && Number.isFinite(secs) && secs > 1e9) answeredAt.set(Number(a[1]), Math.round(secs * 1000));
       const d = /^done (\d+) /.exec(l);
       if (d) ended.add(Number(d[1]));
     }
-    return { result, callIds: callIdsFromLog(result.logLines), answeredBy, done: ended };
+    return { result, callIds: callIdsFromLog(result.logLines), answeredBy, answeredAt, done: ended };
   });
   return {
     proc,
