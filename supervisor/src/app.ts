@@ -43,6 +43,7 @@ import { openPowerOutputs } from './monitors/gpioLines.js';
 import { LineRelayActuator } from './reconcilers/lineRelay.js';
 import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
 import { Drill } from './jobs/drill.js';
+import { FsdRelease } from './jobs/fsdRelease.js';
 import { scheduleDrill } from './jobs/drillSchedule.js';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
@@ -109,6 +110,7 @@ async function buildAndStart(
   accounts.writeCliToken(path.join(cfg.box.dataDir, 'cli.token'));
 
   const monitors: Monitor[] = [];
+  let upsMonitor: UpsMonitor | null = null;
   const actuators: RouteActuator[] = [];
   let sim: SimBox | null = null;
   let stopScenario: (() => void) | null = null;
@@ -162,7 +164,10 @@ async function buildAndStart(
   } else {
     monitors.push(...createTimeMonitors(cfg.time, { clock, onWallClockStep }));
     monitored.push('time', 'system');
-    if (cfg.power.ups.length > 0) monitors.push(new UpsMonitor({ ups: cfg.power.ups, clock }));
+    if (cfg.power.ups.length > 0) {
+      upsMonitor = new UpsMonitor({ ups: cfg.power.ups, clock });
+      monitors.push(upsMonitor);
+    }
     if (cfg.power.gpio.enabled) {
       try {
         await powerInputs(cfg.power.gpio, createOnoffBackend({ sysfsRoot: cfg.power.gpio.sysfsRoot }));
@@ -327,11 +332,15 @@ async function buildAndStart(
     ? new ShutdownChoreography(supervisor, reconcilers, { command: cfg.power.policy.shutdownCommand, now: clock.now })
     : null;
 
+  const ups = upsMonitor;
+  const fsdRelease = ups ? new FsdRelease(supervisor, reconcilers, { logout: (ids) => ups.logout(ids) }) : null;
+
   const tls = cfg.api.tls ? ensureSelfSignedCert(path.join(cfg.box.dataDir, 'tls'), { commonName: cfg.box.name, listen: cfg.api.listen }) : undefined;
   if (tls)
     log.info({ fingerprint: tls.fingerprint, generated: tls.generated }, 'HTTPS with the box certificate (compare the SHA-256 fingerprint in the browser)');
   const drill = new Drill(supervisor, reconcilers, { now: clock.now, stepTimeoutMs: 20_000 });
   const api = await buildApi({
+    log,
     drill,
     supervisor,
     store,
@@ -346,10 +355,12 @@ async function buildAndStart(
   });
   if (flows) registerFlowsRoutes(api, { flows, accounts });
   if (hooks) registerTestHooksRoutes(api, hooks);
-  // A handler that fails with a 5xx is a fault of ours: an alarm, not only a log line.
+  // A handler that fails with a 5xx is a fault of ours: an alarm too (the API's error
+  // handler has already logged it with the request id).
   api.addHook('onError', async (req, _reply, err) => {
     const status = (err as { statusCode?: number }).statusCode;
-    if (status === undefined || status >= 500) guard.report(`API ${req.method} ${req.routeOptions.url ?? req.url}`, err);
+    if (status === undefined || status >= 500)
+      ref.supervisor?.internalFault({ where: `API ${req.method} ${req.routeOptions.url ?? req.url}`, error: err, at: clock.now() });
   });
 
   // Dependency order; stopped in reverse. The audio log and evidence listen before the
@@ -360,6 +371,7 @@ async function buildAndStart(
     { name: 'audio log', start: () => audiolog?.start(), stop: () => audiolog?.stop() },
     { name: 'evidence', start: () => evidence.start(), stop: () => evidence.stop() },
     { name: 'shutdown choreography', start: () => shutdown?.start(), stop: () => shutdown?.stop() },
+    { name: 'FSD release', start: () => fsdRelease?.start(), stop: () => fsdRelease?.stop() },
     {
       name: 'drill schedule',
       start: () => {

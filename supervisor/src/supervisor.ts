@@ -69,6 +69,8 @@ export interface SupervisorDeps {
 
 /** How long after the last internal fault `system.internal` stays at warn. */
 const INTERNAL_FAULT_WINDOW_MS = 10 * 60_000;
+/** A monitored subsystem still unknown this long (at start too) is an alarm: unknown is never silent. */
+const UNKNOWN_GRACE_MS = 15_000;
 /** At most one internal-fault alarm per place in this window (the log has every one). */
 const INTERNAL_ALARM_EVERY_MS = 60_000;
 
@@ -88,6 +90,10 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private starting = false;
   private offAdvisor: (() => void) | null = null;
   private readonly subsystemStatus = new Map<string, string>();
+  /** Since when (steady) a monitored subsystem has been unknown, and whether that was alarmed. */
+  private readonly unknownSince = new Map<string, { since: number; alarmed: boolean }>();
+  /** Health alarms (e.g. mains lost) already raised, by code and signals. */
+  private readonly activeHealthAlarms = new Set<string>();
   readonly guard: Guard;
   readonly journal: Journal;
   /** Wall and monotonic time at construction: steady time = bootAt + (mono − bootMono). */
@@ -407,8 +413,10 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     if (healthKey !== this.lastHealthKey) {
       this.lastHealthKey = healthKey;
       this.publish({ type: 'health', health: this.health.subsystems, floor: this.health.floor });
-      this.subsystemEvents();
+      this.subsystemEvents(now);
     }
+    this.unknownAlarms(now);
+    this.healthAlarms();
     const { state, decision } = this.d.decisionAdvisor
       ? this.d.decisionAdvisor.step(this.state, this.health, now, this.d.policy, effective, this.d.clock.now())
       : step(this.state, this.health, now, this.d.policy);
@@ -448,15 +456,34 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     };
   }
 
-  /** One event per subsystem whose status changed; a subsystem turning to fail is an alarm. */
-  private subsystemEvents(): void {
+  /**
+   * One event per subsystem whose status changed; a subsystem turning to fail is an alarm —
+   * and so is one that is already failed at start (Kamailio dead at boot must not look fine).
+   */
+  private subsystemEvents(now: number): void {
     for (const h of Object.values(this.health.subsystems)) {
       if (!this.d.policy.monitored.includes(h.subsystem)) continue;
       const prev = this.subsystemStatus.get(h.subsystem);
       this.subsystemStatus.set(h.subsystem, h.status);
-      if (prev === undefined || prev === h.status) continue;
+      if (h.status === 'unknown') {
+        if (!this.unknownSince.has(h.subsystem)) this.unknownSince.set(h.subsystem, { since: now, alarmed: false });
+      } else this.unknownSince.delete(h.subsystem);
       const name = SUBSYSTEM_NAMES[h.subsystem];
       const why = h.reasons.slice(0, 3);
+      if (prev === undefined) {
+        if (h.status === 'fail') {
+          this.event({
+            kind: 'subsystem.status',
+            severity: 'alarm',
+            subsystem: h.subsystem,
+            en: `${name.en}: failed at start${why.length ? `: ${why.map((r) => r.en).join('; ')}` : ''}`,
+            nb: `${name.nb}: feil ved oppstart${why.length ? `: ${why.map((r) => r.nb).join('; ')}` : ''}`,
+            data: { subsystem: h.subsystem, from: null, to: h.status },
+          });
+        }
+        continue;
+      }
+      if (prev === h.status) continue;
       this.event({
         kind: 'subsystem.status',
         severity: h.status === 'fail' ? 'alarm' : h.status === 'ok' ? 'info' : 'warn',
@@ -466,6 +493,46 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
         data: { subsystem: h.subsystem, from: prev, to: h.status },
       });
     }
+  }
+
+  /** A monitored subsystem unknown past the grace is an alarm, once per spell of unknown. */
+  private unknownAlarms(now: number): void {
+    for (const [sub, u] of this.unknownSince) {
+      if (u.alarmed || now - u.since < UNKNOWN_GRACE_MS) continue;
+      u.alarmed = true;
+      const h = this.health.subsystems[sub as keyof Health['subsystems']];
+      const name = SUBSYSTEM_NAMES[h.subsystem];
+      const why = h.reasons.slice(0, 3);
+      const forS = Math.round((now - u.since) / 1000);
+      this.event({
+        kind: 'subsystem.unknown',
+        severity: 'alarm',
+        subsystem: h.subsystem,
+        en: `${name.en}: state unknown for ${forS} s — Vaktpost cannot tell whether it works${why.length ? `: ${why.map((r) => r.en).join('; ')}` : ''}`,
+        nb: `${name.nb}: tilstanden har vært ukjent i ${forS} s — Vaktpost kan ikke se om den virker${why.length ? `: ${why.map((r) => r.nb).join('; ')}` : ''}`,
+        data: { subsystem: h.subsystem, unknownForMs: now - u.since },
+      });
+    }
+  }
+
+  /** Reasons that are alarms although their subsystem only warns (mains lost): raised once each. */
+  private healthAlarms(): void {
+    const current = new Set<string>();
+    for (const r of this.health.alarms) {
+      const key = `${r.code}:${r.signals.join(',')}`;
+      current.add(key);
+      if (this.activeHealthAlarms.has(key)) continue;
+      this.event({
+        kind: r.code,
+        severity: 'alarm',
+        subsystem: r.subsystem === 'policy' ? undefined : r.subsystem,
+        en: r.en,
+        nb: r.nb,
+        data: { signals: r.signals },
+      });
+    }
+    this.activeHealthAlarms.clear();
+    for (const k of current) this.activeHealthAlarms.add(k);
   }
 
   private publish(msg: LiveMessage): void {

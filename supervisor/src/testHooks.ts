@@ -4,7 +4,8 @@
  * once, at the next pass through the named place, so a test can show that a fault in a
  * monitor, a reconciler or an API handler is an alarm and a log line, not a crash.
  */
-export const HOOK_PLACES = ['monitor', 'reconciler', 'api'] as const;
+/** `monitorHang`: the simulated box's monitor hangs in its next read (a hung driver) until stopped. */
+export const HOOK_PLACES = ['monitor', 'reconciler', 'api', 'monitorHang'] as const;
 export type HookPlace = (typeof HOOK_PLACES)[number];
 
 export class TestHooks {
@@ -20,7 +21,12 @@ export class TestHooks {
 
   /** Throws once if `place` is armed. */
   trip(place: HookPlace): void {
-    if (!this.armed.delete(place)) return;
+    if (!this.take(place)) return;
     throw new Error(`test hook: fault injected in the ${place}`);
+  }
+
+  /** True once if `place` is armed (for faults other than a throw). */
+  take(place: HookPlace): boolean {
+    return this.armed.delete(place);
   }
 }

@@ -5,8 +5,10 @@
  *    changes need technician or admin. Deploys (POST /flows/flows) are versioned with
  *    who/when/diff; the endpoints that would change flows around that record
  *    (single-flow API, module installs, runtime start/stop) are refused.
- *  - the editor's WebSocket (/flows/comms): upgrades on /flows/… only, authenticated
- *    like the live channel; other upgrade paths are left to their owners (noServer).
+ *  - the editor's WebSocket (/flows/comms): upgrades on /flows/… come from the API's
+ *    upgrade router (upgrades.ts: it answers 401 without a login, 404 for paths
+ *    nobody owns, and destroys a socket whose handshake takes over 10 s) and are
+ *    proxied to the child; a cross-site Origin is refused.
  *  - /api/flows/…  status, versions, templates, dry-run, deploy, rollback.
  */
 import http, { type IncomingMessage } from 'node:http';
@@ -16,6 +18,7 @@ import { z } from 'zod';
 import { FlowsInputError, type FlowsService } from '../flows/service.js';
 import { type Accounts, hasRole, type User } from './auth.js';
 import { badRequest, requireRole } from './guards.js';
+import { refuseUpgrade } from './upgrades.js';
 
 /** The session cookie's name; must equal server.ts SESSION_COOKIE (a unit test checks). Not imported: no cycle if buildApi wires these routes. */
 export const FLOWS_SESSION_COOKIE = 'vaktpost_session';
@@ -79,9 +82,24 @@ function userFromUpgrade(accounts: Accounts, req: IncomingMessage): User | null 
   if (h?.startsWith('Bearer ')) return accounts.resolve(h.slice(7).trim());
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === FLOWS_SESSION_COOKIE) return accounts.resolve(decodeURIComponent(part.slice(i + 1).trim()));
+    if (i > 0 && part.slice(0, i).trim() === FLOWS_SESSION_COOKIE) {
+      try {
+        return accounts.resolve(decodeURIComponent(part.slice(i + 1).trim()));
+      } catch {
+        return null; // a malformed %-escape is no session (401), never an exception
+      }
+    }
   }
   return null;
+}
+
+/** The host:port of an Origin header, or null when it is not a URL. */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
 }
 
 /** Paths that would change the flows without going through the versioned deploy. */
@@ -154,45 +172,48 @@ export function registerFlowsRoutes(app: FastifyInstance, d: FlowsRoutesDeps): v
 
   // --- the editor's WebSocket ----------------------------------------------------
   const sockets = new Set<Duplex>();
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = req.url ?? '/';
-    if (!url.startsWith(`${root}/`)) return; // someone else's socket (e.g. /api/live)
-    const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${status}\n`);
-    const user = userFromUpgrade(d.accounts, req);
-    if (!user) return refuse('401 Unauthorized');
-    // A page on another site must not drive the editor with the user's cookie.
-    const origin = req.headers.origin;
-    if (origin && req.headers.host && new URL(origin).host !== req.headers.host) return refuse('403 Forbidden');
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || k === 'cookie' || k === 'authorization') continue;
-      headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    const up = http.request({ socketPath: d.flows.socketPath, path: url, method: 'GET', headers });
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => up.destroy());
-    up.on('upgrade', (res, upSocket, upHead) => {
-      let lines = `HTTP/1.1 101 ${res.statusMessage ?? 'Switching Protocols'}\r\n`;
-      for (let i = 0; i < res.rawHeaders.length; i += 2) lines += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
-      socket.write(`${lines}\r\n`);
-      if (upHead.length) socket.write(upHead);
-      if (head.length) upSocket.write(head);
-      upSocket.pipe(socket).pipe(upSocket);
-      upSocket.on('error', () => socket.destroy());
-      upSocket.on('close', () => socket.destroy());
-      socket.on('close', () => upSocket.destroy());
-    });
-    up.on('response', (res) => {
-      refuse(`${res.statusCode ?? 502} ${res.statusMessage ?? 'Bad Gateway'}`);
-      res.resume();
-    });
-    up.on('error', () => refuse('502 Bad Gateway'));
-    up.end();
-  };
-  app.server.on('upgrade', onUpgrade);
+  app.upgrades.route({
+    name: 'flows-editor',
+    matches: (p) => p.startsWith(`${root}/`),
+    authenticate: (req) => userFromUpgrade(d.accounts, req),
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, _user: User, upgraded: () => void) {
+      const url = req.url ?? '/';
+      // A page on another site must not drive the editor with the user's cookie.
+      const origin = req.headers.origin;
+      if (origin && req.headers.host && originHost(origin) !== req.headers.host) return refuseUpgrade(socket, '403 Forbidden');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (v === undefined || k === 'cookie' || k === 'authorization') continue;
+        headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      const up = http.request({ socketPath: d.flows.socketPath, path: url, method: 'GET', headers });
+      sockets.add(socket);
+      // The router destroys a socket whose handshake stalls: the upstream goes with it.
+      socket.on('close', () => {
+        sockets.delete(socket);
+        up.destroy();
+      });
+      up.on('upgrade', (res, upSocket, upHead) => {
+        upgraded();
+        let lines = `HTTP/1.1 101 ${res.statusMessage ?? 'Switching Protocols'}\r\n`;
+        for (let i = 0; i < res.rawHeaders.length; i += 2) lines += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
+        socket.write(`${lines}\r\n`);
+        if (upHead.length) socket.write(upHead);
+        if (head.length) upSocket.write(head);
+        upSocket.pipe(socket).pipe(upSocket);
+        upSocket.on('error', () => socket.destroy());
+        upSocket.on('close', () => socket.destroy());
+        socket.on('close', () => upSocket.destroy());
+      });
+      up.on('response', (res) => {
+        refuseUpgrade(socket, `${res.statusCode ?? 502} ${res.statusMessage ?? 'Bad Gateway'}`);
+        res.resume();
+      });
+      up.on('error', () => refuseUpgrade(socket, '502 Bad Gateway'));
+      up.end();
+    },
+  });
   app.addHook('preClose', async () => {
-    app.server.off('upgrade', onUpgrade);
     for (const s of sockets) s.destroy();
   });
 

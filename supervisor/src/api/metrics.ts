@@ -1,11 +1,21 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { LiveMessage, Supervisor } from '../supervisor.js';
+import type { LiveDropReason } from './live.js';
 
 const STATUS_VALUE = { ok: 0, warn: 1, unknown: 2, fail: 3 } as const;
 const MODES = ['normal', 'degraded', 'failover', 'recovering', 'maintenance'] as const;
 
-/** Prometheus metrics at /metrics. Gauges are read from the snapshot at scrape time. */
-export function createMetrics(sup: Supervisor): Registry {
+export interface ApiMetrics {
+  registry: Registry;
+  /** Count a live client the server dropped (too slow, unresponsive, protocol error). */
+  liveDropped(reason: LiveDropReason): void;
+}
+
+/**
+ * Prometheus metrics at /metrics. Gauges are read from the snapshot at scrape
+ * time; `liveClients` is read then too (the live channel may be attached later).
+ */
+export function createMetrics(sup: Supervisor, liveClients: () => number = () => 0): ApiMetrics {
   const registry = new Registry();
   // Registered first so its collect() refreshes every gauge before any is serialised.
   const route: Gauge = new Gauge({
@@ -33,6 +43,20 @@ export function createMetrics(sup: Supervisor): Registry {
     labelNames: ['actuator'],
     registers: [registry],
   });
+  new Gauge({
+    name: 'vaktpost_live_clients',
+    help: 'Clients connected to the live WebSocket',
+    registers: [registry],
+    collect() {
+      this.set(liveClients());
+    },
+  });
+  const dropped = new Counter({
+    name: 'vaktpost_live_dropped_total',
+    help: 'Live clients closed by the server: slow (send buffer over the limit), unresponsive (no pong), error (protocol error)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const decisions = new Counter({ name: 'vaktpost_decisions_total', help: 'Policy decisions recorded', registers: [registry] });
   const routeChanges = new Counter({ name: 'vaktpost_route_changes_total', help: 'Route changes', labelNames: ['to'], registers: [registry] });
   collectDefaultMetrics({ register: registry, prefix: 'vaktpost_process_' });
@@ -42,5 +66,5 @@ export function createMetrics(sup: Supervisor): Registry {
       if (m.decision.routeChanged) routeChanges.inc({ to: m.decision.route });
     }
   });
-  return registry;
+  return { registry, liveDropped: (reason) => dropped.inc({ reason }) };
 }

@@ -2,10 +2,15 @@
  * HTTP API. Every route needs a logged-in user except /healthz and the static
  * login/status page shell (which carries no data). Input is validated at the
  * edge with zod; errors answer 400 with what was wrong.
+ *
+ * Logs go to the app's pino logger (area "api"): no line per request (request
+ * logging is off), every 5xx at error with request id, method, url and the
+ * error; the client gets a generic message for a 5xx, never the error's text or
+ * stack. WebSocket upgrades go through one router (upgrades.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SIM_FAULTS, type SimBox, simPatchSchema } from '../../../hardware/sim/simBox.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +19,8 @@ import type { Supervisor } from '../supervisor.js';
 import type { Accounts, LoginThrottle, User } from './auth.js';
 import { badRequest, requireRole } from './guards.js';
 import { attachLive } from './live.js';
+import { type Logger, silentLogger } from '../log.js';
+import { UpgradeRouter } from './upgrades.js';
 import { createMetrics } from './metrics.js';
 import { registerAccountRoutes } from './accountsRoutes.js';
 import { registerAlarmRoutes } from './alarmsRoutes.js';
@@ -52,6 +59,8 @@ export interface ApiDeps {
   tls?: Pick<TlsMaterial, 'key' | 'cert'>;
   /** The built web UI; found next to the code when not given (null: minimal page). */
   webDir?: string | null;
+  /** The app's logger; silent when not given (tests). */
+  log?: Logger;
 }
 
 const loginBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
@@ -84,13 +93,26 @@ function parseCookieHeader(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    if (i <= 0) continue;
+    try {
+      out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      // A malformed %-escape is not our cookie: treated as absent (401), never thrown.
+    }
   }
   return out;
 }
 
 export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}) });
+  const baseLog = d.log ?? silentLogger();
+  const log = baseLog.child({ area: 'api' });
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One line per request would flood the journal; failures are logged below.
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}),
+  });
   await app.register(cookie);
   app.decorateRequest('user', null);
   app.decorateRequest('viaCookie', false);
@@ -110,9 +132,15 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    const code = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    reply.code(code).send({ error: code === 500 ? 'internal error (intern feil)' : err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (code >= 500) {
+      // req.log carries reqId; the answer carries it too, so a report can be matched to this line.
+      req.log.error({ err, method: req.method, url: req.url, user: req.user?.username }, 'request failed');
+      return reply.code(code).send({ error: 'internal error (intern feil)', requestId: req.id });
+    }
+    req.log.debug({ err: err.message, method: req.method, url: req.url, status: code }, 'request refused');
+    return reply.code(code).send({ error: err.message });
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -238,14 +266,26 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   if (d.audiolog) registerAudiologRoutes(app, { ...d.audiolog, event: (e) => d.supervisor.event(e), now: d.now });
   registerAccountRoutes(app, { supervisor: d.supervisor, store: d.store, accounts: d.accounts });
 
-  const metrics = createMetrics(d.supervisor);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  const metrics = createMetrics(d.supervisor, () => live.clients);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  const live = attachLive(app.server, d.supervisor, (req) => {
-    const t = tokenOf(req, parseCookieHeader(req.headers.cookie));
-    return t ? d.accounts.resolve(t.token) : null;
-  });
+  // Every upgrade (WebSocket) request goes through this router: unknown paths and
+  // requests without a login are answered and closed at once (upgrades.ts).
+  const upgrades = new UpgradeRouter(app.server, { log });
+  app.decorate('upgrades', upgrades);
+  const live = attachLive(
+    upgrades,
+    d.supervisor,
+    (req) => {
+      const t = tokenOf(req, parseCookieHeader(req.headers.cookie));
+      return t ? d.accounts.resolve(t.token) : null;
+    },
+    { log: baseLog.child({ area: 'live' }), onDrop: metrics.liveDropped },
+  );
   // preClose: sockets must go before the server waits for its connections to end.
-  app.addHook('preClose', async () => live.close());
+  app.addHook('preClose', async () => {
+    upgrades.close();
+    live.close();
+  });
   return app;
 }

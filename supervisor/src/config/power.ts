@@ -104,6 +104,12 @@ export const PowerPolicyConfigSchema = z
     failoverOnLowBattery: z.boolean().default(true),
     /** Fail over at once on forced shutdown (FSD from the primary upsmon). */
     failoverOnFsd: z.boolean().default(true),
+    /**
+     * With several power sources (each UPS, and the GPIO contacts): how many failing ones make
+     * power fail — `any` (one is enough), `all`, or `{ minHealthy: N }` (fail when fewer than N
+     * are healthy). The same rule applied to critical sources (FSD, OB+LB) decides the safety floor.
+     */
+    upsRule: z.union([z.enum(['any', 'all']), z.strictObject({ minHealthy: z.number().int().min(1).max(32) })]).default('any'),
     /** Run after the calls are routed away and the backup path is verified, e.g. `["/sbin/shutdown","-h","+0"]`. */
     shutdownCommand: z.array(z.string().min(1)).min(1).optional(),
   })
@@ -121,5 +127,15 @@ export const PowerConfigSchema = z
     gpio: GpioConfigSchema.prefault({}),
     policy: PowerPolicyConfigSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .refine(
+    (p) => {
+      const rule = p.policy.upsRule;
+      return typeof rule === 'string' || rule.minHealthy <= p.ups.length + (p.gpio.enabled ? 1 : 0);
+    },
+    {
+      message: 'upsRule.minHealthy is more than the number of power sources (each UPS, plus the GPIO contacts when enabled): power would always fail',
+      path: ['policy', 'upsRule', 'minHealthy'],
+    },
+  );
 export type PowerConfig = z.infer<typeof PowerConfigSchema>;

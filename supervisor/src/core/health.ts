@@ -10,11 +10,12 @@
  * Unknown is never healthy: a stale or unknown signal makes its subsystem unknown
  * unless something is outright failing.
  */
+import { foldPowerRules, type PowerRules } from './powerHealth.js';
 import { type Reason, reason } from './reason.js';
 import { SUBSYSTEMS, type SignalStatus, type Subsystem, worstStatus } from './signal.js';
 import type { EffectiveSignal } from './signalTable.js';
 
-export interface HealthRules {
+export interface HealthRules extends PowerRules {
   /** On battery longer than this (s) → power fails. */
   failoverAfterOnBatteryS: number;
   /** Battery runtime below this (s) while on battery → power fails. */
@@ -44,6 +45,8 @@ export interface Health {
   subsystems: Record<Subsystem, SubsystemHealth>;
   /** Safety-floor reasons: when non-empty, calls go to backup whatever else says. */
   floor: Reason[];
+  /** Reasons that are an alarm although their subsystem only warns (e.g. mains lost). */
+  alarms: Reason[];
 }
 
 export const SUBSYSTEM_NAMES: Record<Subsystem, { nb: string; en: string }> = {
@@ -81,56 +84,22 @@ function foldGeneric(subsystem: Subsystem, signals: EffectiveSignal[]): Subsyste
 
 const lastPart = (key: string) => key.slice(key.lastIndexOf('.') + 1);
 
-function foldPower(signals: EffectiveSignal[], rules: HealthRules, now: number): SubsystemHealth {
-  const base = foldGeneric('power', signals);
-  const extra: Reason[] = [];
-  const onBattery = signals.filter(
-    (s) =>
-      s.status !== 'unknown' &&
-      ((lastPart(s.key) === 'mains' && (s.value === 'battery' || s.value === false)) || (lastPart(s.key) === 'onBattery' && s.value === true)),
-  );
-  for (const s of onBattery) {
-    const forS = Math.floor((now - s.changedAt) / 1000);
-    if (forS >= rules.failoverAfterOnBatteryS) {
-      extra.push(
-        reason(
-          'power.onBatteryTooLong',
-          'power',
-          [s.key],
-          `På batteri i ${forS} s (grense ${rules.failoverAfterOnBatteryS} s)`,
-          `On battery for ${forS} s (limit ${rules.failoverAfterOnBatteryS} s)`,
-        ),
-      );
-    }
-  }
-  if (onBattery.length > 0) {
-    for (const s of signals) {
-      if (lastPart(s.key) === 'runtime' && typeof s.value === 'number' && s.status !== 'unknown') {
-        if (s.value < rules.minRuntimeS) {
-          extra.push(
-            reason(
-              'power.lowRuntime',
-              'power',
-              [s.key],
-              `Batteritid igjen ${s.value} s, under grensen ${rules.minRuntimeS} s`,
-              `Battery runtime left ${s.value} s, below the limit ${rules.minRuntimeS} s`,
-            ),
-          );
-        }
-      }
-    }
-  }
-  for (const s of signals) {
-    const part = lastPart(s.key);
-    if (s.value !== true || s.status === 'unknown') continue;
-    if (part === 'lowBattery' && rules.failoverOnLowBattery) {
-      extra.push(reason('power.lowBattery', 'power', [s.key], 'UPS melder lavt batteri (LB)', 'UPS reports low battery (LB)'));
-    } else if (part === 'fsd' && rules.failoverOnFsd) {
-      extra.push(reason('power.fsd', 'power', [s.key], 'UPS varsler tvungen nedstengning (FSD)', 'UPS signals forced shutdown (FSD)'));
-    }
-  }
-  if (extra.length === 0) return base;
-  return { ...base, status: 'fail', reasons: [...extra, ...base.reasons] };
+/** The flags the power rules interpret; their per-signal status is not used as is (OL+LB is no failure). */
+const POWER_FLAGS = new Set(['mains', 'onBattery', 'lowBattery', 'fsd']);
+
+function foldPower(signals: EffectiveSignal[], rules: HealthRules, now: number): { health: SubsystemHealth; floor: Reason[]; alarms: Reason[] } {
+  // Measurements (charge, runtime, voltage, load) fold as usual; the flags only when unknown
+  // (a monitoring fault is never healthy). What the flags mean is powerHealth.ts.
+  if (signals.length === 0) return { health: foldGeneric('power', []), floor: [], alarms: [] };
+  const rest = signals.filter((s) => !POWER_FLAGS.has(lastPart(s.key)) || s.status === 'unknown');
+  const base = rest.length > 0 ? foldGeneric('power', rest) : null;
+  const rulesFold = foldPowerRules(signals, rules, now);
+  const status = worstStatus([rulesFold.status, ...(base ? [base.status] : [])]);
+  return {
+    health: { subsystem: 'power', status, reasons: [...rulesFold.reasons, ...(base?.reasons ?? [])], signals: signals.map((s) => s.key) },
+    floor: rulesFold.floor,
+    alarms: rulesFold.alarms,
+  };
 }
 
 function foldWan(signals: EffectiveSignal[]): SubsystemHealth {
@@ -228,19 +197,21 @@ export function evaluateHealth(signals: readonly EffectiveSignal[], now: number,
   const get = (s: Subsystem) => by.get(s) ?? [];
 
   const centres = foldCentres(get('centres'));
+  const power = foldPower(get('power'), rules, now);
   const subsystems = {} as Record<Subsystem, SubsystemHealth>;
   for (const sub of SUBSYSTEMS) {
-    if (sub === 'power') subsystems[sub] = foldPower(get(sub), rules, now);
+    if (sub === 'power') subsystems[sub] = power.health;
     else if (sub === 'wan') subsystems[sub] = foldWan(get(sub));
     else if (sub === 'centres') subsystems[sub] = centres.health;
     else subsystems[sub] = foldGeneric(sub, get(sub));
   }
 
-  const floor = [...centres.floor];
+  // Critical power first: it says why the box itself cannot be trusted.
+  const floor = [...power.floor, ...centres.floor];
   for (const s of get('system')) {
     if (lastPart(s.key) === 'shutdown' && s.value === true) {
       floor.push(reason('system.shutdown', 'system', [s.key], 'Boksen stenger ned', 'The box is shutting down'));
     }
   }
-  return { at: now, subsystems, floor };
+  return { at: now, subsystems, floor, alarms: power.alarms };
 }

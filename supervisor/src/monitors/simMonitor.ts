@@ -39,9 +39,17 @@ export class SimMonitor extends PollingMonitor {
     this.box.off('change', this.onChange);
   }
 
-  protected poll(): void {
+  private releaseHang: (() => void) | null = null;
+
+  protected async poll(): Promise<void> {
     this.hooks?.trip('monitor');
+    if (this.hooks?.take('monitorHang')) await new Promise<void>((resolve) => (this.releaseHang = resolve));
     this.report();
+  }
+
+  override async stop(): Promise<void> {
+    this.releaseHang?.();
+    await super.stop();
   }
 
   private report(): void {

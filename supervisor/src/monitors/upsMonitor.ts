@@ -56,6 +56,8 @@ interface Watch {
   inFlight: Promise<void> | null;
   /** Cleared at stop: a late tick of a stopped watch must not poll its closed reader after a restart. */
   active: boolean;
+  /** Logged out of upsd (FSD): polling goes on over a connection without LOGIN. */
+  loggedOut: boolean;
 }
 
 export class UpsMonitor implements Monitor {
@@ -77,7 +79,7 @@ export class UpsMonitor implements Monitor {
     const { reader } = this.opts;
     this.watches = this.opts.ups.map((ups) => {
       const own = typeof reader === 'function' ? reader(ups) : (reader ?? nutReaderFor(ups));
-      return { ups, reader: own, ownsReader: typeof reader !== 'object', known: new Set(), timer: null, inFlight: null, active: true };
+      return { ups, reader: own, ownsReader: typeof reader !== 'object', known: new Set(), timer: null, inFlight: null, active: true, loggedOut: false };
     });
     await Promise.all(this.watches.map((w) => this.tick(w)));
   }
@@ -92,6 +94,27 @@ export class UpsMonitor implements Monitor {
     }
     await Promise.all(watches.map((w) => w.inFlight));
     await Promise.all(watches.filter((w) => w.ownsReader).map((w) => w.reader.close?.()));
+  }
+
+  /**
+   * Log out of upsd for these UPSes (after FSD, once the calls have left): a primary upsmon
+   * waits up to HOSTSYNC for every logged-in secondary before it shuts down, so staying
+   * logged in only delays the shutdown. Monitoring goes on without LOGIN. Only our own NUT
+   * readers log in; other readers are left alone. Returns the ids that were logged out.
+   */
+  async logout(ids: readonly string[]): Promise<string[]> {
+    const done: string[] = [];
+    for (const w of this.watches) {
+      if (!ids.includes(upsId(w.ups)) || w.loggedOut || !w.ownsReader || this.opts.reader !== undefined) continue;
+      if (w.ups.user === undefined) continue; // never logged in
+      w.loggedOut = true;
+      await w.inFlight;
+      const old = w.reader;
+      w.reader = nutReaderFor({ ...w.ups, user: undefined, password: undefined });
+      await old.close?.(); // NutClient.close() sends LOGOUT
+      done.push(upsId(w.ups));
+    }
+    return done;
   }
 
   /** Poll once, then schedule the next poll a full period after this one started. */

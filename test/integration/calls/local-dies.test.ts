@@ -86,7 +86,7 @@ t.test('a call timing out at a centre the supervisor just disabled does not re-e
   await lab.local.kill();
   // One call goes to the (silently dead) local centre and waits out fr_timer there...
   const run = await startCaller(t, { kamailioPort: lab.kam.sipPort, calls: 1, rate: 1, holdMs: 50, timeoutS: 20 });
-  await waitFor(async () => ((await run.proc.currentStats())?.created ?? 0) >= 1, { timeoutMs: 5000, what: 'the call to start' });
+  await waitFor(async () => ((await run.proc.currentStats())?.created ?? 0) >= 1, { timeoutMs: 30_000, what: 'the call to start' });
   // ...while the supervisor fails over.
   await lab.actuator.apply('backup');
   const r = await run.done;

@@ -36,23 +36,25 @@ t.test('local rings without answer: the call moves to the backup after the ring 
   t.equal(r.stats?.failed, 0, 'no call failed');
   for (const c of r.calls.values()) {
     const waited = (c.answeredAt ?? 0) - (c.sentAt ?? 0);
-    t.ok(waited >= 1900 && waited < 4000, `call ${c.n} rang ${waited} ms at local before the backup took it (timer 2000 ms)`);
+    // Not before the ring timer (the correctness part); < 10× is only a sanity bound.
+    t.ok(waited >= 1900 && waited < 20_000, `call ${c.n} rang ${waited} ms at local before the backup took it (timer 2000 ms)`);
   }
 });
 
 t.test('the caller hangs up while local rings: the backup is not rung', async (t) => {
-  const lab = await startCallLab(t, { local: 'ringNoAnswer', timers: { ringNoAnswerMs: 5000 } });
+  // A 60 s ring timer: the caller's CANCEL after 1 s comes first however busy the machine is.
+  const lab = await startCallLab(t, { local: 'ringNoAnswer', timers: { ringNoAnswerMs: 60_000 } });
   // The caller gives up after 1 s of ringing: SIPp sends CANCEL (with the 180's To-tag, as some UAs do).
   const r = await runCaller(t, { kamailioPort: lab.kam.sipPort, calls: 3, rate: 3, holdMs: 100, recvTimeoutMs: 1000, timeoutS: 20 });
   t.equal(r.stats?.successful, 0, `no call was answered (${describeCaller(r)})`);
   t.same(r.answersPerRole, {}, 'nobody answered');
   // The local centre completes CANCEL → 200, INVITE → 487 → ACK for each call.
   await waitFor(async () => ((await lab.local.proc.currentStats())?.successful ?? 0) >= 3, {
-    timeoutMs: 4000,
-    what: 'the local centre to see all 3 calls cancelled (well before its 5 s ring timer)',
+    timeoutMs: 30_000,
+    what: 'the local centre to see all 3 calls cancelled (before its 60 s ring timer)',
   });
   const hungUp = () => lab.kam.log().match(/vaktpost: caller hung up/g)?.length ?? 0;
-  await waitFor(() => hungUp() >= 3, { timeoutMs: 2000, what: "Kamailio's failure_route to see the 3 cancellations" });
+  await waitFor(() => hungUp() >= 3, { timeoutMs: 30_000, what: "Kamailio's failure_route to see the 3 cancellations" });
   t.notMatch(lab.kam.log(), /next destination/, 'failure_route did not move any cancelled call on');
   const backup = (await lab.backup.stop()).stats;
   t.equal(
@@ -90,7 +92,8 @@ t.test('a caller who stays on the line: the announcement hangs up through Kamail
   t.equal(r.stats?.successful, 2, `both calls ended by the announcement's BYE, routed back via Record-Route (${describeCaller(r)})`);
   for (const c of r.calls.values()) {
     const played = (c.doneAt ?? 0) - (c.answeredAt ?? 0);
-    t.ok(played >= 1400 && played < 3000, `call ${c.n}: the announcement played ${played} ms before hanging up (maxPlayMs 1500)`);
+    // Not before maxPlayMs (the correctness part); < 10× is only a sanity bound.
+    t.ok(played >= 1400 && played < 15_000, `call ${c.n}: the announcement played ${played} ms before hanging up (maxPlayMs 1500)`);
   }
 });
 

@@ -44,8 +44,8 @@ t.test('normal: all calls to local; apply(backup): new calls to backup', async (
   t.same(wrong, [], 'every call sent after the RPC was confirmed reached the backup');
   const firstBackup = calls.filter((c) => c.answeredBy === 'backup' && c.sentAt !== undefined).sort((a, b) => (a.sentAt as number) - (b.sentAt as number))[0];
   t.ok(firstBackup, 'a call reached the backup');
+  // How fast is calls.rpc_to_effect_median in test/bench/calls.bench.ts; printed here only.
   const confirmMs = rpcConfirmed - rpcStart;
-  t.ok(confirmMs < 500, `set_state + dispatcher.list confirmation took ${confirmMs} ms (< 500)`);
   t.comment(
     `RPC → effect: confirmed ${confirmMs} ms after the first RPC; first call INVITEd ${
       (firstBackup?.sentAt ?? 0) - rpcStart

@@ -20,7 +20,7 @@ t.test('fault → calls at backup; supervisor SIGKILLed mid-run → calls keep f
   t.teardown(() => sup.kill('SIGKILL'));
   const status = async () => (await sup.api<Status>('GET', '/api/status')).json;
   await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.lastVerify?.ok === true, {
-    timeoutMs: 15_000,
+    timeoutMs: 30_000,
     what: 'kamailio actuator verified local',
   });
 
@@ -28,39 +28,46 @@ t.test('fault → calls at backup; supervisor SIGKILLed mid-run → calls keep f
   t.same(normal.answersPerRole, { local: 10 }, 'normal: every call answered by the local centre');
   t.equal(normal.stats?.failed, 0);
 
-  // 20 calls/s for 8 s; the fault comes at ~1.5 s, the supervisor is SIGKILLed at ~4 s.
-  const run = await startCaller(t, { kamailioPort: L.kam.sipPort, calls: 160, rate: 20, holdMs: 300 });
-  await waitFor(() => run.proc.pid !== undefined, { timeoutMs: 2000, what: 'caller started' });
-  await new Promise((r) => setTimeout(r, 1500));
+  // 20 calls/s for 15 s. The fault comes once SIPp reports its first completed calls, the
+  // supervisor is SIGKILLed once calls have completed on backup — steps taken on events, not
+  // on a clock, so a slow machine only stretches the run; the caller still has calls left.
+  const TOTAL = 300;
+  const run = await startCaller(t, { kamailioPort: L.kam.sipPort, calls: TOTAL, rate: 20, holdMs: 300, timeoutS: 120 });
+  const completed = async () => (await run.proc.currentStats())?.successful ?? 0;
+  await waitFor(async () => (await completed()) >= 10, { timeoutMs: 30_000, what: 'the caller to complete its first calls' });
   const faultAt = Date.now();
   await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
   await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.observed === 'backup', {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
     what: 'Kamailio on backup',
   });
-  await new Promise((r) => setTimeout(r, 2000));
+  // Kamailio was seen routing to backup at this moment: every call sent from now on must go there.
+  const onBackupAt = Date.now();
+  const doneOnBackup = (await completed()) + 20;
+  await waitFor(async () => (await completed()) >= doneOnBackup, { timeoutMs: 30_000, what: '20 more calls completed with the supervisor alive' });
   await sup.kill('SIGKILL');
   const killedAt = Date.now();
   const result = await run.done;
 
   t.equal(result.stats?.failed, 0, `no failed calls (SIPp: ${JSON.stringify(result.stats)})`);
   t.equal(result.unexpectedCodes[486] ?? 0, 0, 'never busy');
-  t.equal(result.completed, 160, 'every call completed');
+  t.equal(result.completed, TOTAL, 'every call completed');
   const firstBackup = Math.min(...[...result.calls.values()].filter((c) => c.answeredBy === 'backup' && c.answeredAt).map((c) => c.answeredAt as number));
   const faultToBackupMs = firstBackup - faultAt;
-  t.ok(faultToBackupMs > 0 && faultToBackupMs < 2000, `fault → first call answered at backup: ${faultToBackupMs} ms`);
+  // Causality only (speed: calls.sim_fault_to_first_call_at_backup.median in test/bench).
+  t.ok(faultToBackupMs > 0, `no call reached the backup before the fault; the first one ${faultToBackupMs} ms after it`);
   const afterKill = [...result.calls.values()].filter((c) => (c.sentAt ?? 0) > killedAt + 100);
   t.ok(afterKill.length > 20, `calls placed after the supervisor died: ${afterKill.length}`);
   t.ok(
     afterKill.every((c) => c.answeredBy === 'backup'),
     'all of them answered by backup (Kamailio keeps the state alone)',
   );
-  const lateLocal = [...result.calls.values()].filter((c) => (c.sentAt ?? 0) > faultAt + 1000 && c.answeredBy === 'local');
-  t.equal(lateLocal.length, 0, 'no call went to local once the failover had settled');
+  const lateLocal = [...result.calls.values()].filter((c) => (c.sentAt ?? 0) > onBackupAt && c.answeredBy === 'local');
+  t.equal(lateLocal.length, 0, 'no call sent after Kamailio was seen on backup went to local');
 
   sup = await L.start();
   await waitFor(async () => (await status()).actuators.find((a) => a.actuator === 'kamailio')?.converged === true, {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
     what: 'reconciled after restart',
   });
   const s = await status();

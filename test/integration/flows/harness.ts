@@ -223,7 +223,7 @@ export async function startHarness(opts: { flows?: Partial<FlowsConfig>; policy?
           const s = flows.status();
           return s.runtime.state === 'running' && s.runtime.rev === rev && s.verdict === 'proposals' && s.proposals.length > 0;
         },
-        { timeoutMs: 5000, what: `flows rev ${rev.slice(0, 8)} to run and answer` },
+        { timeoutMs: 30_000, what: `flows rev ${rev.slice(0, 8)} to run and answer` },
       );
       return r;
     },
@@ -236,7 +236,7 @@ export async function startHarness(opts: { flows?: Partial<FlowsConfig>; policy?
           const s = supervisor.snapshot();
           return s.route === route && (!o.decidedBy || o.decidedBy.test(s.decidedBy)) ? { route: s.route, decidedBy: s.decidedBy, mode: s.mode } : null;
         },
-        { timeoutMs: o.timeoutMs ?? 5000, what: o.what ?? `route ${route}${o.decidedBy ? ` decided by ${o.decidedBy}` : ''}` },
+        { timeoutMs: o.timeoutMs ?? 30_000, what: o.what ?? `route ${route}${o.decidedBy ? ` decided by ${o.decidedBy}` : ''}` },
       );
     },
     events(kind) {

@@ -76,7 +76,7 @@ t.test('values with quotes and spaces: password escaping reaches upsd intact, LO
   // dummy-ups drops the quotes from its .dev value; we must return exactly what upsd sends.
   t.equal(`VAR ups2 ups.mfr "${await c.getVar('ups2', 'ups.mfr')}"`, await rig.query('GET VAR ups2 ups.mfr'));
   await c.close();
-  await waitFor(async () => (await rig.query('GET NUMLOGINS ups2')) === 'NUMLOGINS ups2 0', { timeoutMs: 3000, what: 'LOGOUT' });
+  await waitFor(async () => (await rig.query('GET NUMLOGINS ups2')) === 'NUMLOGINS ups2 0', { timeoutMs: 30_000, what: 'LOGOUT' });
   t.pass('close() logged out');
   t.equal(await codeOf(c.listVars('ups2')), 'CLOSED');
 });
@@ -109,7 +109,8 @@ t.test('a hung upsd: per-request timeout drops the socket, the next request reco
   t.equal(first.code, 'TIMEOUT');
   t.match(first.message, /did not answer "GET VAR ups1 ups.status" within 500 ms — upsd hung/);
   t.equal(queued.code, 'TIMEOUT', 'the queued request fails with the same cause instead of hanging');
-  t.ok(ms >= 450 && ms < 1500, `timed out after ${ms.toFixed(0)} ms (limit 500)`);
+  // Not before the limit; < 10× is only a sanity bound (the TIMEOUT code above says why it ended).
+  t.ok(ms >= 450 && ms < 5000, `timed out after ${ms.toFixed(0)} ms (limit 500)`);
   t.same(disconnects, ['TIMEOUT']);
   rig.resumeUpsd();
   t.equal(await c.getVar('ups1', 'ups.status'), 'OL', 'reconnected on the next request');
@@ -154,7 +155,7 @@ t.test('keepalive: a quiet client sends VER on schedule and keeps its connection
   c.on('keepalive', () => keepalives++);
   c.on('disconnected', () => drops++);
   await c.getVar('ups1', 'ups.status');
-  await waitFor(() => keepalives >= 4, { timeoutMs: 5000, what: 'four keepalives' });
+  await waitFor(() => keepalives >= 4, { timeoutMs: 30_000, what: 'four keepalives' });
   t.equal(drops, 0, 'no disconnect');
   t.equal(await rig.query('GET NUMLOGINS ups1'), 'NUMLOGINS ups1 1', 'still the one logged-in session');
   t.throws(() => new NutClient({ keepaliveMs: 60_000 }), /below upsd's fixed 60 s idle drop/);

@@ -109,7 +109,8 @@ t.test('chronyc that never gets an answer is killed at the timeout', async (t) =
   const client = new ChronycClient({ chronycPath: CHRONYC, host: '127.0.0.1', port: sink.address().port, timeoutMs: 400 });
   const started = performance.now();
   await t.rejects(client.tracking(), { name: 'ChronycFailedError', message: /gave no answer within 400 ms/ });
-  t.ok(performance.now() - started < 2000, 'not left hanging');
+  // The message names the timeout; < 10× the 400 ms timeout is only a sanity bound.
+  t.ok(performance.now() - started < 4000, `not left hanging (${Math.round(performance.now() - started)} ms)`);
 });
 
 t.test('missing chronyc binary', async (t) => {

@@ -37,22 +37,30 @@ t.test('beats at the interval, drift-free even when each answer takes a while', 
   const n = 9;
   const started = performance.now();
   hb.start();
+  t.equal(hb.status().seq, 1, 'the first beat goes out at start (sent by start() itself, not after an interval)');
   hb.start(); // idempotent: must not start a second schedule
   await nthRequest(srv, '/hb', 4);
   route = 'backup';
-  await waitFor(() => hb.status().okCount >= n, { timeoutMs: 10_000, what: `${n} answered beats` });
+  await waitFor(() => hb.status().okCount >= n, { timeoutMs: 30_000, what: `${n} answered beats` });
   await hb.stop();
 
   const hbs = srv.requests.filter((r) => r.path === '/hb');
-  const first = hbs[0];
-  t.ok(first && first.at - started < 300, `the first beat goes out at start (${((first?.at ?? 0) - started).toFixed(0)} ms)`);
-  // Timing is measured from beat #2: beat #1 also pays for the first connection and warm-up.
-  const ref = hbs[1]?.at ?? 0;
-  const offsets = hbs.slice(1, n).map((r, k) => r.at - ref - k * 250);
-  const worst = Math.max(...offsets.map(Math.abs));
-  t.ok(worst < 120, `each beat k arrives at k·250 ms ± 120 ms (worst ${worst.toFixed(1)} ms; offsets ${offsets.map((o) => o.toFixed(0)).join(',')})`);
-  const period = ((hbs[n - 1]?.at ?? 0) - ref) / (n - 2);
-  t.ok(period > 235 && period < 265, `mean period ${period.toFixed(1)} ms (interval 250, a drifting loop would give ≥ 350)`);
+  // Beat k (k = 0, 1, …) is due at start + k·250 ms at the earliest: never early, never a
+  // burst. (How late a busy machine makes it is not this test's business: no upper bound.)
+  const offsets = hbs.map((r, k) => r.at - started - k * 250);
+  t.ok(
+    offsets.every((o) => o >= -2),
+    `no beat before its slot (offsets from start + k·250 ms: ${offsets.map((o) => o.toFixed(0)).join(',')})`,
+  );
+  // Drift: a loop that sleeps an interval after each answer sends the next beat at least
+  // 100 (answer) + 250 (interval) ms after the previous one, every time. The schedule sends it
+  // 250 ms after the previous *slot*, so consecutive gaps are 250 ms ± the change in timer lag:
+  // only a drifting loop can fail to produce a single gap under 340 ms.
+  const gaps = hbs.slice(1).map((r, i) => r.at - (hbs[i]?.at ?? 0));
+  t.ok(
+    gaps.some((g) => g < 340),
+    `beats keep to the slots, not to "answer + interval" (gaps ${gaps.map((g) => g.toFixed(0)).join(',')} ms; a drifting loop: all ≥ 350)`,
+  );
 
   const bodies = hbs.map((r) => JSON.parse(r.body) as { box: string; route: string; seq: number; at: string });
   t.same(
@@ -90,9 +98,10 @@ t.test('a slow upstream never gets overlapping beats; late ticks are skipped and
     gaps.every((g) => g >= 680),
     `each beat starts only after the previous one was answered (gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms ≥ 700 ms answer time)`,
   );
+  // Loose sanity bound (10 intervals): only a loop that stopped taking its ticks would break it.
   t.ok(
-    gaps.every((g) => g < 1100),
-    `and at the first tick after that (gaps < 700 + 200 + slack)`,
+    gaps.every((g) => g < 700 + 10 * 200),
+    `and at a tick soon after that (gaps < 700 ms + 10 intervals)`,
   );
   const st = hb.status();
   t.ok(st.skippedTicks >= 6, `ticks that found a beat in flight were skipped (${st.skippedTicks})`);
@@ -112,13 +121,13 @@ t.test('failures are counted while the upstream errs or is down, and clear when 
   });
 
   hb.start();
-  await waitFor(() => hb.status().okCount >= 2, { timeoutMs: 5000, what: 'two good beats' });
+  await waitFor(() => hb.status().okCount >= 2, { timeoutMs: 30_000, what: 'two good beats' });
   t.equal(heartbeatSignal(hb.status(), Date.now()).status, 'ok', 'signal ok while beats are answered');
   t.equal(srv.requests[0]?.method, 'GET');
 
   // The upstream answers 500.
   srv.answer = () => ({ status: 500, body: 'internal error' });
-  await waitFor(() => hb.status().consecutiveFailures >= 1, { timeoutMs: 5000, what: 'a failed beat' });
+  await waitFor(() => hb.status().consecutiveFailures >= 1, { timeoutMs: 30_000, what: 'a failed beat' });
   t.match(hb.status().lastError, /HTTP 500 \(expected 2xx\).*internal error/);
   t.equal(heartbeatSignal(hb.status(), Date.now()).status, 'warn', 'one failure is a warning');
   t.equal(results.find((r) => !r.ok)?.httpStatus, 500, 'the beat result carries the HTTP status');
@@ -127,7 +136,7 @@ t.test('failures are counted while the upstream errs or is down, and clear when 
   await srv.stop();
   const lastOkBefore = hb.status().lastOkAt;
   const down = await waitFor(() => (hb.status().consecutiveFailures >= 4 ? hb.status() : undefined), {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
     what: 'four failures in a row',
   });
   t.match(down.lastError, /refused the connection/);
@@ -141,7 +150,7 @@ t.test('failures are counted while the upstream errs or is down, and clear when 
   srv.answer = () => ({ status: 200 });
   await srv.restart();
   const back = await waitFor(() => (hb.status().consecutiveFailures === 0 ? hb.status() : undefined), {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
     what: 'recovery after the upstream returns',
   });
   t.ok((back.lastOkAt ?? 0) > (lastOkBefore ?? 0), 'lastOkAt moves on');
@@ -183,11 +192,10 @@ t.test('stop() stops the beats; a beat in flight is aborted, not counted as a fa
   t.teardown(() => slow.stop());
   slow.start();
   await nthRequest(srv, '/c', 1);
-  const t0 = performance.now();
   await slow.stop();
-  const took = performance.now() - t0;
-  t.ok(took < 500, `stop() returns promptly with a beat in flight (${took.toFixed(0)} ms)`);
   const st = slow.status();
+  // Had stop() waited for the 4 s answer instead of aborting, that beat would be answered (ok).
+  t.equal(st.okCount, 0, 'stop() aborted the beat in flight rather than waiting for its answer');
   t.equal(st.inFlight, false);
   t.equal(st.failCount, 0, 'the aborted beat is not a failure');
   t.equal(st.consecutiveFailures, 0);
@@ -195,7 +203,7 @@ t.test('stop() stops the beats; a beat in flight is aborted, not counted as a fa
   // And it can be started again, continuing the sequence.
   srv.answer = () => ({ status: 200 });
   slow.start();
-  await waitFor(() => slow.status().okCount >= 1, { timeoutMs: 5000, what: 'a beat after restart' });
+  await waitFor(() => slow.status().okCount >= 1, { timeoutMs: 30_000, what: 'a beat after restart' });
   t.equal(slow.status().seq >= 2, true, 'seq continues across stop/start');
   await slow.stop();
 });
@@ -209,9 +217,12 @@ t.test('a beat that times out is a failure naming the timeout', async (t) => {
   t.teardown(() => hb.stop());
   hb.start();
   const st = await waitFor(() => (hb.status().consecutiveFailures >= 2 ? hb.status() : undefined), {
-    timeoutMs: 5000,
+    timeoutMs: 30_000,
     what: 'two timed-out beats',
   });
   t.match(st.lastError, /no complete answer within 250 ms \(timeoutMs\)/);
-  t.ok((st.lastLatencyMs ?? 0) >= 240 && (st.lastLatencyMs ?? 0) < 1000, `gave up at ~250 ms (${st.lastLatencyMs?.toFixed(0)} ms)`);
+  t.ok(
+    (st.lastLatencyMs ?? 0) >= 240 && (st.lastLatencyMs ?? 0) < 2500,
+    `gave up at the 250 ms timeout (${st.lastLatencyMs?.toFixed(0)} ms; < 10× as a sanity bound)`,
+  );
 });

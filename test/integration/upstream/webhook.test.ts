@@ -123,7 +123,9 @@ t.test('a slow upstream makes apply throw at timeoutMs', async (t) => {
   const took = performance.now() - t0;
   t.match(err?.message, /no complete answer within 300 ms \(timeoutMs\)/);
   t.match(err?.message, `${srv.url}/slow`);
-  t.ok(took >= 290 && took < 1500, `gave up after ${Math.round(took)} ms (timeout 300 ms)`);
+  // Not before the timeout; the upper bound (10×) is only a sanity bound — the message above
+  // already says it was the timeout, not the 5 s answer, that ended it.
+  t.ok(took >= 290 && took < 3000, `gave up after ${Math.round(took)} ms (timeout 300 ms)`);
 });
 
 t.test('a refused connection is named as such', async (t) => {
@@ -144,10 +146,10 @@ t.test('close() aborts an apply in flight', async (t) => {
   const arrived = new Promise<void>((resolve) => srv.onRequest(() => resolve()));
   const pending = act.apply('backup');
   await arrived;
-  const t0 = performance.now();
   await act.close();
-  await t.rejects(pending, /aborted/);
-  t.ok(performance.now() - t0 < 1000, 'promptly');
+  // Without the abort the request would have ended with the server's 200 after 5 s: rejected
+  // as aborted is the proof that close() cut it short (no stopwatch needed).
+  await t.rejects(pending, /aborted/, 'the apply in flight is aborted, not left to finish');
   await t.rejects(act.apply('local'), /after close/);
 });
 

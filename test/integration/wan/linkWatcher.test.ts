@@ -15,7 +15,7 @@ async function fakeIface(root: string, name: string, carrier: '0' | '1'): Promis
   await writeFile(path.join(root, name, 'carrier'), `${carrier}\n`);
 }
 
-t.test('carrier bit poll sees a carrier drop within a few poll periods', async (t) => {
+t.test('carrier bit poll sees a carrier drop long before the resync', async (t) => {
   const { dir, cleanup } = await scratchDir('sysfs');
   t.teardown(cleanup);
   await fakeIface(dir, 'vpwan9', '1');
@@ -25,10 +25,11 @@ t.test('carrier bit poll sees a carrier drop within a few poll periods', async (
   t.teardown(() => w.stop());
   await w.start();
   t.match(seen[0], { ifname: 'vpwan9', carrier: true, operstate: 'up' }, 'initial state from sysfs');
-  const t0 = performance.now();
+  const resyncAt = performance.now() + 60_000;
   await writeFile(path.join(dir, 'vpwan9', 'carrier'), '0\n'); // operstate still says up, as the kernel's does until linkwatch runs
-  const down = await waitFor(() => seen.find((s) => !s.carrier), { timeoutMs: 2000, what: 'carrier drop' });
-  t.ok(performance.now() - t0 < 200, `seen in ${(performance.now() - t0).toFixed(0)} ms with the resync a minute away`);
+  // Waiting at most 30 s: the resync is a minute away, so only the carrier poll can have found it.
+  const down = await waitFor(() => seen.find((s) => !s.carrier), { timeoutMs: 30_000, what: 'the carrier poll to see the drop' });
+  t.ok(performance.now() < resyncAt, 'seen by the carrier poll, before the 60 s resync could run');
   t.equal(down.source, 'sysfs');
   t.equal(down.operstate, 'up', 'operstate lags; the carrier bit decides');
 });
@@ -42,9 +43,9 @@ t.test('without the poll only the periodic resync finds it', async (t) => {
   t.teardown(() => w.stop());
   await w.start();
   await writeFile(path.join(dir, 'vpwan8', 'carrier'), '0\n');
-  await waitFor(() => seen.find((s) => !s.carrier), { timeoutMs: 2000, what: 'the resync to see the drop' });
+  await waitFor(() => seen.find((s) => !s.carrier), { timeoutMs: 30_000, what: 'the resync to see the drop' });
   await rm(path.join(dir, 'vpwan8'), { recursive: true });
-  const gone = await waitFor(() => seen.find((s) => !s.exists), { timeoutMs: 2000, what: 'the interface to vanish' });
+  const gone = await waitFor(() => seen.find((s) => !s.exists), { timeoutMs: 30_000, what: 'the interface to vanish' });
   t.equal(gone.operstate, 'notpresent');
 });
 
@@ -63,8 +64,8 @@ t.test('a dead `ip monitor` is reported with the fix, and retried', async (t) =>
   });
   t.teardown(() => w.stop());
   await w.start();
-  await waitFor(() => faults.some((f) => f !== undefined), { timeoutMs: 2000, what: 'a fault report' });
+  await waitFor(() => faults.some((f) => f !== undefined), { timeoutMs: 30_000, what: 'a fault report' });
   t.match(w.currentFault(), /`\/bin\/false -o monitor link` exited \(code 1\).*sysfs poll.*iproute2/);
   // It keeps retrying: each spawn clears the fault, each exit sets it again.
-  await waitFor(() => faults.filter((f) => f === undefined).length >= 2, { timeoutMs: 2000, what: 'two restarts' });
+  await waitFor(() => faults.filter((f) => f === undefined).length >= 2, { timeoutMs: 30_000, what: 'two restarts' });
 });
