@@ -273,6 +273,29 @@ t.test(`chaos: ${KILLS} SIGKILLs of the supervisor during a ${RATE} calls/s reco
   ).catch((err: Error) => t.fail(`${err.message}: ${JSON.stringify(counts())}`));
   t.comment(`ingest caught up ${((performance.now() - ingestT0) / 1000).toFixed(1)} s after the calls ended: ${JSON.stringify(counts())}`);
 
+  // The audit settles every call Kamailio reported, also those whose end event (UDP) was lost
+  // while the supervisor was down: none stays "active" (later a false "call lost" warning).
+  const unsettled = () =>
+    withDb(
+      lab.dbFile,
+      (db) =>
+        db
+          .prepare(
+            `SELECT c.call_id AS callId, c.state AS state, EXISTS (SELECT 1 FROM call_milestones m WHERE m.call_id = c.call_id AND m.event = 'ended') AS kamailioEnded
+             FROM audiolog_calls c WHERE c.state IN ('active', 'ended', 'lost')`,
+          )
+          .all() as Array<{ callId: string; state: string; kamailioEnded: number }>,
+    );
+  await waitFor(() => unsettled().length === 0, { timeoutMs: 60_000, intervalMs: 500, what: 'the audit to settle every call Kamailio reported' }).catch(
+    () => undefined,
+  );
+  const stuck = unsettled();
+  t.same(
+    stuck.slice(0, 5).map((c) => `${c.callId}: ${c.state}${c.kamailioEnded ? ", ended in Kamailio's call records" : ''}`),
+    [],
+    `every call the audit knows is settled, none stuck active or lost (${stuck.length} not)`,
+  );
+
   // ---- the store, at the end ---------------------------------------------------------
   t.equal(integrityCheck(lab.dbFile), 'ok', 'final PRAGMA integrity_check');
   t.comment(`final: ${await verifyAndExplain('final')}`);
