@@ -5,6 +5,14 @@
  * the call lasted), `missing` (no recording within the grace time — rtpengine
  * down, disk gone, recording switched off) or `lost` (never saw it end).
  * Findings become alarms; the counts feed the recording signals.
+ *
+ * Across a restart: Kamailio's call events are UDP, so those sent while the
+ * supervisor was down are gone, and its recordings wait in the spool. So no
+ * deadline runs from before this process started, none is settled before the
+ * ingest has worked through the spool it found at start-up (`ready`), a call
+ * whose recording is still waiting in the spool is not declared missing, and a
+ * call whose end event was lost is closed from Kamailio's call records (acc, in
+ * the evidence store) or from the end rtpengine wrote into its recording.
  */
 import type { AudiologStore, CallRow, RecordingRow } from '../store/audiologStore.js';
 import type { CallEvent } from './callEvents.js';
@@ -23,10 +31,22 @@ export interface CallAuditDeps {
   graceMs: number;
   maxCallMs: number;
   onFinding: (f: AuditFinding) => void;
+  /**
+   * The ingest has tried every recording that was in the spool at start-up:
+   * until then no deadline is settled (default: always ready).
+   */
+  ready?: () => boolean;
+  /** Call-IDs of finished recordings still waiting in the spool or the ingest queue. */
+  pendingCallIds?: () => ReadonlySet<string>;
 }
 
 export class CallAudit {
-  constructor(private readonly d: CallAuditDeps) {}
+  /** Deadlines never run from before this: the supervisor was not there to see. */
+  readonly startedAt: number;
+
+  constructor(private readonly d: CallAuditDeps) {
+    this.startedAt = d.now();
+  }
 
   onCallEvent(e: CallEvent): void {
     if (e.type === 'connected') {
@@ -64,27 +84,65 @@ export class CallAudit {
       this.settle({ ...call, state: 'ended' }, false);
       return;
     }
+    if (call.state === 'active' && this.closeUnseenEnd(call, this.d.now())) return;
     this.settle(call, false);
   }
 
   /** Deadlines: calls whose recording never came, calls never seen ending. */
   tick(): void {
     const now = this.d.now();
+    const ready = this.d.ready?.() ?? true;
+    let pending: ReadonlySet<string> | null = null;
+    const isPending = (callId: string) => {
+      pending ??= this.d.pendingCallIds?.() ?? new Set<string>();
+      return pending.has(callId);
+    };
     for (const call of this.d.store.callsInState(['ended', 'active'])) {
-      if (call.state === 'ended' && call.endedAt !== null && now - call.endedAt >= this.d.graceMs) this.settle(call, true);
-      else if (call.state === 'active' && now - call.connectedAt >= this.d.maxCallMs) {
-        this.d.store.decideCall(call.callId, 'lost', null, `no BYE seen within ${Math.round(this.d.maxCallMs / 60_000)} min`, now);
-        if (!call.test) this.d.onFinding({ type: 'lost', call });
+      if (call.state === 'active') {
+        if (this.closeUnseenEnd(call, now)) continue;
+        if (ready && now - Math.max(call.connectedAt, this.startedAt) >= this.d.maxCallMs) {
+          this.d.store.decideCall(call.callId, 'lost', null, `no BYE seen within ${Math.round(this.d.maxCallMs / 60_000)} min`, now);
+          if (!call.test) this.d.onFinding({ type: 'lost', call });
+        }
+      } else if (call.endedAt !== null && ready && now - Math.max(call.endedAt, this.startedAt) >= this.d.graceMs) {
+        this.settle(call, true, isPending);
       }
     }
   }
 
-  private settle(call: CallRow, deadlinePassed: boolean): void {
+  /**
+   * An active call that has ended where Kamailio's end event did not reach us
+   * (UDP; sent while the supervisor was down): closed at the end Kamailio's call
+   * records give, else at the end rtpengine wrote into a finished recording of it
+   * — once that is older than the grace (the event may just be late) or older
+   * than this process. Returns whether it closed the call.
+   */
+  private closeUnseenEnd(call: CallRow, now: number): boolean {
+    let at = this.d.store.kamailioCallEnd(call.callId);
+    let from = "from Kamailio's call records";
+    if (at === null) {
+      const ends = this.d.store
+        .recordingsByCallId(call.callId)
+        .map((r) => r.summary.rtpengineEndedAt)
+        .filter((x): x is number => typeof x === 'number');
+      const end = ends.length > 0 ? Math.max(...ends) : null;
+      if (end === null || (end >= this.startedAt && now - end < this.d.graceMs)) return false;
+      at = end;
+      from = "from rtpengine's end of the recording";
+    }
+    const ended = this.d.store.callEnded(call.callId, Math.max(at, call.connectedAt));
+    if (ended) this.settle(ended, false, undefined, `end ${from}: Kamailio's end event was not received`);
+    return true;
+  }
+
+  private settle(call: CallRow, deadlinePassed: boolean, isPending?: (callId: string) => boolean, note?: string): void {
     if (call.state !== 'ended' || call.endedAt === null) return;
     const now = this.d.now();
     const recs = this.d.store.recordingsByCallId(call.callId).filter((r) => r.status !== 'no-audio' || r.audioMs > 0);
     if (recs.length === 0) {
       if (!deadlinePassed) return;
+      // Its recording is in the spool, not archived yet (a backlog after a restart): wait for it.
+      if (isPending?.(call.callId)) return;
       const detail = call.offered
         ? `no recording arrived within ${Math.round(this.d.graceMs / 1000)} s of the call's end`
         : 'rtpengine did not take the call (down or refusing): media went end to end, unrecorded';
@@ -110,7 +168,7 @@ export class CallAudit {
     if (short || bad) {
       const reasons = bad ? ((bad.summary.reasons as string[] | undefined) ?? []) : [];
       if (short && !bad) reasons.push(`${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call (Kamailio)`);
-      const detail = [...new Set(reasons)].join('; ');
+      const detail = [...new Set(reasons), ...(note ? [note] : [])].join('; ');
       this.d.store.decideCall(call.callId, 'incomplete', (bad ?? main).id, detail, now);
       if (!call.test) this.d.onFinding({ type: 'incomplete', call: { ...call, state: 'incomplete', detail }, recording: bad ?? main, detail });
       return;
@@ -119,7 +177,7 @@ export class CallAudit {
       call.callId,
       'recorded',
       main.id,
-      `${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call`,
+      `${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call${note ? ` (${note})` : ''}`,
       now,
     );
   }

@@ -26,6 +26,7 @@ import { Store } from '../store/store.js';
 import { AccessRefused, AudiologAccess } from './access.js';
 import { writeNoticeFile } from './notice.js';
 import { renderRtpengineConf } from './rtpengineConf.js';
+import { spoolPendingSources } from './spoolWatcher.js';
 import { verifyAudiolog } from './verify.js';
 
 /** The config as the CLI reads it: `audiolog:` may not be in the main schema's type yet. */
@@ -90,7 +91,15 @@ export async function runAudiologCli(
   try {
     const store = new AudiologStore(db);
     if (sub === 'verify') {
-      const r = await verifyAudiolog({ store, archiveDir: s.audiolog.archiveDir, chainOnly: values['chain-only'] });
+      // A folder whose rtpengine file is still in the spool is an ingest in progress (or one cut
+      // short by a crash, which the supervisor redoes at start), not a folder planted in the
+      // archive: the same rule as the API's verify. Read afresh whenever a folder needs it.
+      const r = await verifyAudiolog({
+        store,
+        archiveDir: s.audiolog.archiveDir,
+        chainOnly: values['chain-only'],
+        pendingSources: () => spoolPendingSources(s.audiolog.rtpengine.spoolDir),
+      });
       if (values.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
       else {
         io.out(

@@ -183,6 +183,9 @@ export class Ingester {
           sides: record.sides,
           pcap: record.pcap,
           warnings: summary.warnings,
+          // When rtpengine deleted the call (null: it never finished the file): the call's end
+          // for the audit when Kamailio's end event was lost.
+          rtpengineEndedAt: finished && meta.terminatedMs !== null ? Math.round(meta.terminatedMs) : null,
         },
       },
       // The chain entry carries what proves the file: its hashes, and what the call was.

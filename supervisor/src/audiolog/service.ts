@@ -8,9 +8,9 @@
  * starts (the call-event socket must be up when calls connect), push `monitors`
  * into the supervisor's monitors, `stop()` after the supervisor stops.
  */
-import { readdirSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { callIdFromSpoolName } from '../../../hardware/rtpengine/metadata.js';
 import { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
 import type { ResolvedAudiologConfig } from '../config/audiolog.js';
 import type { CallsConfig } from '../config/calls.js';
@@ -27,7 +27,7 @@ import { type CallEvent, CallEventListener } from './callEvents.js';
 import { Converter } from './converter.js';
 import { RecordingNotice, writeNoticeFile } from './notice.js';
 import { type IngestStep, Ingester } from './ingest.js';
-import { isFinishedMetadata, SpoolWatcher } from './spoolWatcher.js';
+import { SpoolWatcher, spoolPendingSources } from './spoolWatcher.js';
 
 export type AudiologEvent = Omit<EventInput, 'at'>;
 
@@ -65,6 +65,10 @@ export class AudioLog {
   private readonly waiters = new Set<(r: RecordingRow) => void>();
   private stopped = false;
   private readonly notice: RecordingNotice | null;
+  /** The recordings the first spool scan found, not yet tried (null: that scan has not run). */
+  private startupBacklog: Set<string> | null = null;
+  /** Every recording in the spool at start-up has been tried: the audit may settle deadlines. */
+  private spoolCaughtUp = false;
 
   constructor(private readonly d: AudioLogDeps) {
     const cfg = d.cfg;
@@ -80,6 +84,8 @@ export class AudioLog {
       graceMs: cfg.checks.recordingGraceMs,
       maxCallMs: cfg.checks.maxCallMs,
       onFinding: (f) => this.finding(f),
+      ready: () => this.spoolCaughtUp,
+      pendingCallIds: () => new Set(this.pendingSources().map((n) => callIdFromSpoolName(n) ?? n)),
     });
     this.ingester = new Ingester({
       store: this.store,
@@ -175,7 +181,12 @@ export class AudioLog {
       await writeNoticeFile(n, n.file);
     }
     await this.events.start();
+    this.spoolCaughtUp = false;
     await this.watcher.start();
+    // The first scan has queued what rtpengine finished while we were down; the audit's
+    // deadlines wait until each of those has been tried (recordings first, verdicts after).
+    this.startupBacklog = new Set(this.queue.keys());
+    this.triedAtStartup(null);
     const every = this.d.cfg.retention.checkEveryMin * 60_000;
     this.retentionTimer = setInterval(
       () => void this.applyRetention().catch((e: Error) => this.d.log.error({ err: e.message }, 'audiolog retention failed')),
@@ -214,13 +225,21 @@ export class AudioLog {
 
   /** rtpengine files not archived yet (queued or still in the spool): verify skips their folders. */
   pendingSources(): string[] {
-    let spool: string[] = [];
-    try {
-      spool = readdirSync(path.join(this.d.cfg.rtpengine.spoolDir, 'metadata')).filter(isFinishedMetadata);
-    } catch {
-      // no spool: nothing pending
-    }
-    return [...new Set([...this.queue.keys(), ...spool])];
+    return [...new Set([...this.queue.keys(), ...spoolPendingSources(this.d.cfg.rtpengine.spoolDir)])];
+  }
+
+  /** Has the ingest tried every recording that was in the spool at start-up? */
+  get caughtUp(): boolean {
+    return this.spoolCaughtUp;
+  }
+
+  private triedAtStartup(name: string | null): void {
+    if (!this.startupBacklog) return;
+    if (name !== null) this.startupBacklog.delete(name);
+    if (this.startupBacklog.size > 0) return;
+    this.startupBacklog = null;
+    this.spoolCaughtUp = true;
+    this.d.log.info({}, 'audiolog: the spool found at start-up is ingested; the call audit settles deadlines');
   }
 
   /** Resolves when every queued recording has been tried (tests, CLI). */
@@ -236,6 +255,7 @@ export class AudioLog {
         const r = await this.ingester.ingest(name);
         this.queue.delete(name);
         this.failed.delete(name);
+        this.triedAtStartup(name);
         if (r.outcome === 'archived') {
           this.d.log.info(
             { recording: r.recording.id, callId: r.recording.callId, status: r.recording.status, audioMs: r.recording.audioMs },
@@ -248,6 +268,7 @@ export class AudioLog {
         const msg = (err as Error).message;
         // Stays in the spool; the next rescan retries. One alarm per file and cause.
         this.queue.delete(name);
+        this.triedAtStartup(name);
         if (this.failed.get(name) !== msg) {
           this.failed.set(name, msg);
           this.d.event({
@@ -357,6 +378,7 @@ export class AudioLog {
           subsystem: 'recording',
           en: `Call ${who(f.call)} was never seen ending; its recording cannot be checked`,
           nb: `Samtale ${who(f.call)} ble aldri sett avsluttet; opptaket kan ikke kontrolleres`,
+          data: { callId: f.call.callId, connectedAt: f.call.connectedAt },
         });
         return;
     }

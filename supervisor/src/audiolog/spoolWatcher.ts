@@ -4,8 +4,9 @@
  * gives it within milliseconds; a periodic rescan catches what inotify can miss
  * (a watch lost because the folder was deleted and recreated, a burst, a restart).
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, readdirSync, watch } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 
 export interface SpoolWatcherOptions {
   metadataDir: string;
@@ -17,6 +18,19 @@ export interface SpoolWatcherOptions {
 
 export function isFinishedMetadata(name: string): boolean {
   return name.startsWith('rtpengine-meta-') && name.endsWith('.txt');
+}
+
+/**
+ * The finished rtpengine files in the spool now (read synchronously: a snapshot of
+ * the moment it is asked). Each is archived but not yet committed, or committed and
+ * not yet tidied — the spool is emptied only after the commit. Empty without a spool.
+ */
+export function spoolPendingSources(spoolDir: string): Set<string> {
+  try {
+    return new Set(readdirSync(path.join(spoolDir, 'metadata')).filter(isFinishedMetadata));
+  } catch {
+    return new Set();
+  }
 }
 
 export class SpoolWatcher {

@@ -8,6 +8,14 @@
  *     recording, or a folder planted, shows — named by the folder's record.json)
  * Reads in chunks and hashes with streams, yielding between chunks, so the
  * supervisor keeps running while it verifies.
+ *
+ * The supervisor may be archiving while this runs: the chain and the index are
+ * read from ONE snapshot (a read transaction held across the chunks), so a
+ * recording committed meanwhile is in neither. What is on disk is not in the
+ * snapshot: a folder the snapshot does not know, or a file it lists that is gone,
+ * is looked up again in the live store (committed, or deleted by retention, after
+ * the snapshot: fine) and in the spool (an ingest not committed yet, or cut
+ * short by a crash and redone at restart: fine) before it is reported.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,8 +44,13 @@ export interface VerifyReport {
 export interface VerifyOptions {
   store: AudiologStore;
   archiveDir: string;
-  /** Names of finished rtpengine files still waiting in the spool (their folder may exist without a row yet). */
-  pendingSources?: ReadonlySet<string>;
+  /**
+   * Names of finished rtpengine files still waiting in the spool (their folder may
+   * exist without a row yet). A function is asked afresh each time it is needed.
+   */
+  pendingSources?: ReadonlySet<string> | (() => ReadonlySet<string>);
+  /** How long to wait before a last look at an unexplained archive folder (an ingest committing right now). */
+  recheckMs?: number;
   /** Skip hashing files (chain and index only). */
   chainOnly?: boolean;
   chunk?: number;
@@ -55,17 +68,30 @@ interface RecEntry {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export async function verifyAudiolog(o: VerifyOptions): Promise<VerifyReport> {
+  const view = o.store.readView();
+  try {
+    return await verifyIn(o, view.store, view.isolated);
+  } finally {
+    view.close();
+  }
+}
+
+async function verifyIn(o: VerifyOptions, snap: AudiologStore, isolated: boolean): Promise<VerifyReport> {
   const t0 = performance.now();
   const chunk = o.chunk ?? 500;
   const problems: VerifyProblem[] = [];
   const recs = new Map<string, RecEntry>();
+  // Everything below is checked as of this entry (an in-memory store has no
+  // isolated snapshot: what is appended after it is left out here too).
+  const head = snap.head();
+  const headSeq = head?.seq ?? 0;
   let prev = { seq: 0, hash: '0'.repeat(64) };
   let entries = 0;
   let last: ChainEntry | null = null;
 
   // 1. The chain, in chunks.
-  for (;;) {
-    const batch = o.store.chain(last?.seq ?? 0, chunk);
+  while ((last?.seq ?? 0) < headSeq) {
+    const batch = snap.chain(last?.seq ?? 0, chunk).filter((e) => e.seq <= headSeq);
     if (batch.length === 0) break;
     for (const p of verifyChainRun(batch, prev)) problems.push({ recordingId: p.recordingId, seq: p.seq, message: p.message });
     for (const e of batch) {
@@ -100,10 +126,12 @@ export async function verifyAudiolog(o: VerifyOptions): Promise<VerifyReport> {
   let rowid = 0;
   let recordings = 0;
   for (;;) {
-    const rows = o.store.recordingsAfter(rowid, chunk);
+    const rows = snap.recordingsAfter(rowid, chunk);
     if (rows.length === 0) break;
     for (const row of rows) {
       rowid = row.rowid;
+      // Only without an isolated snapshot: committed after the head was read.
+      if (!isolated && row.chainSeq > headSeq && !recs.has(row.id)) continue;
       recordings++;
       const r = recs.get(row.id);
       if (!r) {
@@ -156,6 +184,8 @@ export async function verifyAudiolog(o: VerifyOptions): Promise<VerifyReport> {
             });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
+          // Deleted (retention) after the snapshot: its files go after the chain says so.
+          if (code === 'ENOENT' && o.store.recording(id)?.deletedAt != null) continue;
           problems.push({
             recordingId: id,
             seq: r.seq,
@@ -167,27 +197,28 @@ export async function verifyAudiolog(o: VerifyOptions): Promise<VerifyReport> {
     }
 
     // 4. Folders on disk that the index does not know.
+    const unknown: Array<{ id: string; dir: string; callId: string; source: string }> = [];
     for (const dir of await archiveFolders(o.archiveDir)) {
       const id = path.basename(dir);
       const r = recs.get(id);
       if (r?.hasRow) continue;
-      let callId = '?';
-      let source = '';
-      try {
-        const rec = JSON.parse(await readFile(path.join(dir, FILE_RECORD), 'utf8')) as { callId?: string; source?: string };
-        callId = rec.callId ?? '?';
-        source = rec.source ?? '';
-      } catch {
-        // no record.json: named by its folder only
-      }
-      if (source && o.pendingSources?.has(source)) continue; // ingest in progress
-      if (!r) {
-        problems.push({
-          recordingId: id,
-          seq: null,
-          message: `recording ${id} (Call-ID ${callId}) is in the archive (${path.relative(o.archiveDir, dir)}) but not in the chain — its index entry was removed`,
-        });
-      }
+      if (r) continue; // in the chain, row deleted: reported above
+      const { callId, source } = (await readRecordJson(dir)) ?? { callId: '?', source: '' };
+      if (!ingestExplains(o, id, source)) unknown.push({ id, dir, callId, source });
+    }
+    // A last look after a moment: an ingest between its rename and its commit right now
+    // (its spool file may have arrived after the pending names were taken).
+    if (unknown.length > 0 && (o.recheckMs ?? 1000) > 0) await new Promise((r) => setTimeout(r, o.recheckMs ?? 1000));
+    for (const u of unknown) {
+      // Gone meanwhile (a redone ingest replaces its folder), or its record.json readable now.
+      const again = await readRecordJson(u.dir);
+      if (again === null) continue;
+      if (ingestExplains(o, u.id, u.source || again.source)) continue;
+      problems.push({
+        recordingId: u.id,
+        seq: null,
+        message: `recording ${u.id} (Call-ID ${u.callId}) is in the archive (${path.relative(o.archiveDir, u.dir)}) but not in the chain — its index entry was removed`,
+      });
     }
   }
 
@@ -201,6 +232,37 @@ export async function verifyAudiolog(o: VerifyOptions): Promise<VerifyReport> {
     problems,
     durationMs: Math.round(performance.now() - t0),
   };
+}
+
+/** The folder's record.json: its Call-ID and rtpengine file ('?'/'' when unreadable); null when the folder is gone. */
+async function readRecordJson(dir: string): Promise<{ callId: string; source: string } | null> {
+  try {
+    const rec = JSON.parse(await readFile(path.join(dir, FILE_RECORD), 'utf8')) as { callId?: string; source?: string };
+    return { callId: rec.callId ?? '?', source: rec.source ?? '' };
+  } catch {
+    // no record.json: named by its folder only
+    return (await stat(dir).then(
+      () => true,
+      () => false,
+    ))
+      ? { callId: '?', source: '' }
+      : null;
+  }
+}
+
+/**
+ * A folder the snapshot does not know is an ingest, not tampering, when its
+ * rtpengine file is still pending (not committed yet; the spool is tidied only
+ * after the commit) or the live store has it (committed after the snapshot).
+ * Asked in that order, so an ingest finishing in between is seen by one of them.
+ */
+function ingestExplains(o: VerifyOptions, id: string, source: string): boolean {
+  if (source) {
+    const pending = typeof o.pendingSources === 'function' ? o.pendingSources() : o.pendingSources;
+    if (pending?.has(source)) return true;
+  }
+  const live = o.store.recording(id);
+  return live !== null && (!source || live.source === source);
 }
 
 /** `<archive>/YYYY/MM/DD/<id>` and `<archive>/undated/<id>` folders. */

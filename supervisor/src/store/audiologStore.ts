@@ -6,6 +6,7 @@
  * Each change is one synchronous transaction: the chain entry and the state it
  * describes are written together or not at all.
  */
+import Database from 'better-sqlite3';
 import { type ChainEntry, type ChainKind, canonicalJson, entryHash, GENESIS_HASH } from '../audiolog/chain.js';
 import type { Db } from './db.js';
 
@@ -156,8 +157,49 @@ function toCall(r: CallRaw): CallRow {
   };
 }
 
+/**
+ * A read-only view of the chain and the index as they were at one moment (see
+ * `AudiologStore.readView`). `isolated` is false for an in-memory store, whose
+ * view is the live store (verify then bounds what it reads by the head seq).
+ */
+export interface AudiologReadView {
+  store: AudiologStore;
+  isolated: boolean;
+  close(): void;
+}
+
 export class AudiologStore {
   constructor(readonly db: Db) {}
+
+  /**
+   * One consistent snapshot for a long read (verify): a read transaction on a
+   * connection of its own, held while the reader works through it in chunks —
+   * under WAL the writer carries on, and every chunk sees the store exactly as it
+   * was at the first read (no recording committed half-way through shows up in
+   * one part and not another). Close it when done (it ends the transaction).
+   */
+  readView(): AudiologReadView {
+    if (this.db.memory) return { store: this, isolated: false, close: () => undefined };
+    const conn = new Database(this.db.name, { readonly: true, fileMustExist: true });
+    try {
+      conn.pragma('busy_timeout = 5000');
+      conn.exec('BEGIN DEFERRED');
+      // The snapshot is taken by the first read, not by BEGIN.
+      conn.prepare('SELECT count(*) FROM audiolog_chain').get();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    return {
+      store: new AudiologStore(conn),
+      isolated: true,
+      close: () => {
+        if (!conn.open) return;
+        if (conn.inTransaction) conn.exec('COMMIT');
+        conn.close();
+      },
+    };
+  }
 
   // -- the chain -------------------------------------------------------------
 
@@ -333,6 +375,18 @@ export class AudiologStore {
   call(callId: string): CallRow | null {
     const r = this.db.prepare('SELECT * FROM audiolog_calls WHERE call_id = ?').get(callId) as CallRaw | undefined;
     return r ? toCall(r) : null;
+  }
+
+  /**
+   * When Kamailio's call records (the evidence's `call_milestones`, read from acc's
+   * files — durable, unlike the call events over UDP) say the call ended; null if
+   * they do not (yet), or call records are off.
+   */
+  kamailioCallEnd(callId: string): number | null {
+    const r = this.db.prepare(`SELECT min(at) AS at FROM call_milestones WHERE call_id = ? AND event = 'ended'`).get(callId) as
+      | { at: number | null }
+      | undefined;
+    return r?.at ?? null;
   }
 
   /** Settle a call's verdict (and chain it when it is a gap in the record). */
