@@ -187,7 +187,10 @@ t.test('ntpdata: a source whose last packet says stratum 16 / leap 3 fails time.
 
   src.packet = { leapStatus: 'Not synchronised', stratum: 16, refName: '' };
   let from = got.length;
-  const fail = await waitFor(() => got.slice(from).find((s) => s.key === 'time.source' && s.status === 'fail'), { timeoutMs: 30_000, what: 'time.source fail' });
+  const fail = await waitFor(() => got.slice(from).find((s) => s.key === 'time.source' && s.status === 'fail'), {
+    timeoutMs: 30_000,
+    what: 'time.source fail',
+  });
   t.match(fail.detail, /127\.0\.0\.1 \(says unsynchronised: leap Not synchronised, stratum 16\)/);
 
   // 501 over UDP (or any ntpdata failure): the poll goes on without it.
