@@ -37,9 +37,10 @@ function fail(msg: string, code = 1): never {
   process.exit(code);
 }
 
-function loadConfig(file: string): VaktpostConfig {
+/** Warnings are for `check-config` and the start of `run`; other commands stay quiet about them. */
+function loadConfig(file: string, opts: { warnings?: boolean } = {}): VaktpostConfig {
   try {
-    return loadConfigFile(file);
+    return loadConfigFile(file, opts.warnings ? {} : { onWarning: () => {} });
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, 2);
     throw err;
@@ -108,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
 
   switch (cmd) {
     case 'run': {
-      const cfg = loadConfig(values.config);
+      const cfg = loadConfig(values.config, { warnings: true });
       const log = createLogger();
       let started: Awaited<ReturnType<typeof startApp>> | null = null;
       installProcessGuards(log, () =>
