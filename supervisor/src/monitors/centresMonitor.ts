@@ -16,7 +16,8 @@
  * path, and a warn there would stop "unreachable on every path" from ever being true.
  * A name that never resolved is not probed: its paths stay `unknown`, not `fail`.
  */
-import { DnsCache, describeEntry, entryState, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
+import { DnsCache, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
+import { dnsSummary } from './dnsSignal.js';
 import { ProbeLoop, type Round } from '../../../hardware/net/probeLoop.js';
 import { describeTarget, TargetProber } from '../../../hardware/net/prober.js';
 import { type CentreTargetConfig, TRUNK_DEFAULT_INTERVAL_MS, type WanConfig, type WanLinkConfig } from '../config/wan.js';
@@ -149,26 +150,20 @@ export class CentresMonitor implements Monitor {
   }
 
   private emitDns(): void {
-    const names = this.dns.names();
-    if (names.length === 0) return;
-    const now = this.clock.monotonic();
-    const entries = names.map((n) => this.dns.get(n)).filter((e) => e !== undefined);
-    const failing = entries.filter((e) => e.error !== undefined);
-    const waiting = entries.filter((e) => e.error === undefined && entryState(e) === 'none');
-    const status: SignalStatus = failing.length > 0 ? 'warn' : waiting.length > 0 ? 'unknown' : 'ok';
-    const head =
-      failing.length > 0
-        ? `${failing.length} of ${entries.length} centre names failing to resolve (a DNS fault, not a centre fault: OPTIONS still go to the last good addresses)`
-        : `${entries.length} centre names resolve`;
+    const d = dnsSummary(this.dns, this.clock.monotonic(), {
+      names: 'centre names',
+      fault: 'a DNS fault, not a centre fault: OPTIONS still go to the last good addresses',
+    });
+    if (!d) return;
     this.emit({
       subsystem: 'centres',
       source: 'centres:dns',
       key: 'centres.dns',
-      status,
-      value: failing.length,
+      status: d.status,
+      value: d.failing,
       observedAt: this.clock.now(),
       ttlMs: 3 * this.cfg.reportEveryMs,
-      detail: `${head} — ${entries.map((e) => describeEntry(e, now)).join('; ')}`,
+      detail: d.detail,
     });
   }
 }

@@ -14,7 +14,8 @@
  * Changes are emitted at once; everything is re-emitted every `reportEveryMs`
  * with a ttl of three periods, so a stalled monitor turns into `unknown`.
  */
-import { DnsCache, describeEntry, entryState, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
+import { DnsCache, type NameResolver, systemResolver } from '../../../hardware/net/dnsCache.js';
+import { dnsSummary } from './dnsSignal.js';
 import { type LinkSnapshot, LinkWatcher, linkDownReason, linkIsUp } from '../../../hardware/net/linkEvents.js';
 import type { WanConfig } from '../config/wan.js';
 import { healthStatus, linkStats, siteWan, type LinkHealth } from '../core/linkState.js';
@@ -133,18 +134,11 @@ export class WanMonitor implements Monitor {
   }
 
   private emitDns(): void {
-    const names = this.dns.names();
-    if (names.length === 0) return;
-    const now = this.clock.monotonic();
-    const entries = names.map((n) => this.dns.get(n)).filter((e) => e !== undefined);
-    const failing = entries.filter((e) => e.error !== undefined);
-    const waiting = entries.filter((e) => e.error === undefined && entryState(e) === 'none');
-    const status: SignalStatus = failing.length > 0 ? 'warn' : waiting.length > 0 ? 'unknown' : 'ok';
-    const head =
-      failing.length > 0
-        ? `${failing.length} of ${entries.length} probe-target names failing to resolve (a DNS fault, not a link fault: probes use the last good addresses)`
-        : `${entries.length} probe-target names resolve`;
-    this.signal('wan.dns', status, failing.length, `${head} — ${entries.map((e) => describeEntry(e, now)).join('; ')}`, { source: 'wan:dns' });
+    const d = dnsSummary(this.dns, this.clock.monotonic(), {
+      names: 'probe-target names',
+      fault: 'a DNS fault, not a link fault: probes use the last good addresses',
+    });
+    if (d) this.signal('wan.dns', d.status, d.failing, d.detail, { source: 'wan:dns' });
   }
 
   private signal(key: string, status: SignalStatus, value: Signal['value'], detail: string, extra: Partial<Signal> = {}): void {
