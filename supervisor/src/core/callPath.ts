@@ -9,7 +9,9 @@
  *  - `announcement` — the centre calls go to answers on no path (and the other one does
  *                     not either, or is taken out): callers hear the recorded message that
  *                     tells them to call 113 if it is acute;
- *  - otherwise the route itself.
+ *  - otherwise the route itself — also when every WAN link is down: then the box cannot see
+ *    any centre, which says nothing about whether they answer; calls reach the backup through
+ *    the carrier's reroute (the heartbeat stopped), and the WAN reasons say so.
  * The first two are critical: the UI shows them as their own state, with what to do.
  */
 import type { Health } from './health.js';
@@ -27,6 +29,7 @@ export interface CallPathState {
 export function callPath(route: RouteTarget, health: Health): CallPathState {
   const router = health.subsystems.telephony.reasons.filter((r) => r.signals.includes('telephony.kamailio') && r.code === 'signal.fail');
   if (router.length > 0) return { path: 'noRouter', critical: true, reasons: router };
+  if (health.subsystems.wan.reasons.some((r) => r.code === 'wan.allLinksDown')) return { path: route, critical: false, reasons: [] };
   const centres = health.subsystems.centres.reasons;
   const local = centres.filter((r) => r.code === 'centres.localUnreachable');
   const backup = centres.filter((r) => r.code === 'centres.backupUnreachable');
