@@ -105,8 +105,8 @@ export function foldPowerRules(signals: readonly EffectiveSignal[], rules: Power
           'power.lowBattery',
           'power',
           [lb.key, ob.key],
-          `${src.id}: på batteri og batteriet er lavt (OB LB)`,
-          `${src.id}: on battery and the battery is low (OB LB)`,
+          `${src.id}: lavt batteri mens boksen går på batteri (OB LB)`,
+          `${src.id}: low battery while on battery (OB LB)`,
         ),
       );
     }

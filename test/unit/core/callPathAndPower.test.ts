@@ -138,7 +138,9 @@ t.test('power: several UPSes under upsRule', async (t) => {
   t.ok(all.reasons.some((r) => r.code === 'power.ruleHolds' && /1 of 2 power sources are healthy/.test(r.en)));
   t.equal(health(two, { ...defaultHealthRules, upsRule: { minHealthy: 1 } }).subsystems.power.status, 'warn', 'minHealthy 1: one healthy is enough');
   t.equal(health(two, { ...defaultHealthRules, upsRule: { minHealthy: 2 } }).subsystems.power.status, 'fail', 'minHealthy 2: fails');
-  const critical = two.map(([k, s, v, a]) => (k === 'power.a.lowBattery' ? ([k, 'fail', true, a] as const) : ([k, s, v, a] as const)));
-  t.same(health([...critical], { ...defaultHealthRules, upsRule: 'all' }).floor, [], 'all: one critical UPS is no floor');
-  t.equal(health([...critical], { ...defaultHealthRules, upsRule: 'any' }).floor.length, 1, 'any: one critical UPS is the floor');
+  const critical = two.map(([k, s, v, a]): [string, SignalStatus, Signal['value'], number?] =>
+    k === 'power.a.lowBattery' ? [k, 'fail', true, a] : [k, s, v, a],
+  );
+  t.same(health(critical, { ...defaultHealthRules, upsRule: 'all' }).floor, [], 'all: one critical UPS is no floor');
+  t.equal(health(critical, { ...defaultHealthRules, upsRule: 'any' }).floor.length, 1, 'any: one critical UPS is the floor');
 });
