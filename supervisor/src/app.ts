@@ -47,6 +47,7 @@ import { FsdRelease } from './jobs/fsdRelease.js';
 import { scheduleDrill } from './jobs/drillSchedule.js';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
+import { dispatcherListPathOf } from './reconcilers/kamailio/files.js';
 import { KamailioMonitor } from './monitors/kamailioMonitor.js';
 import { WanMonitor } from './monitors/wanMonitor.js';
 import { CentresMonitor } from './monitors/centresMonitor.js';
@@ -225,6 +226,12 @@ async function buildAndStart(
                 },
               }
             : {}),
+        },
+        // The list file Kamailio (re)starts from follows the target: a restart while the
+        // supervisor is down keeps the route (kamailio-render writes the same path).
+        persist: {
+          dispatcherListPath: dispatcherListPathOf(calls),
+          renderInput: { centres: { local: calls.centres.local.uris, backup: calls.centres.backup.uris }, announcement: calls.announcement },
         },
         onRestart: (info) =>
           ref.supervisor?.event({
