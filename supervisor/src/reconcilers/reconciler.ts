@@ -227,16 +227,30 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
     if (!this.actuator.verify) return;
     const ctrl = new AbortController();
     this.verifying = ctrl;
+    const t0 = performance.now();
     let result: VerifyResult;
     try {
       result = await untilAborted(this.actuator.verify(target, ctrl.signal), ctrl.signal);
     } catch (err) {
-      result = { ok: false, detail: err instanceof Error ? err.message : String(err), durationMs: 0 };
+      result = { ok: false, detail: err instanceof Error ? err.message : String(err), durationMs: performance.now() - t0 };
     } finally {
       if (this.verifying === ctrl) this.verifying = null;
     }
-    // Pre-empted (new target, drift, stop) or outdated: never recorded as the current route's.
-    if (ctrl.signal.aborted || gen !== this.generation) return;
+    if (ctrl.signal.aborted || gen !== this.generation) {
+      // Pre-empted (new target, drift, stop): on record under the decision it was started
+      // for, as abandoned — never as the current route's result (no lastVerify, no alarm).
+      const reason: unknown = ctrl.signal.reason;
+      this.record({
+        kind: 'verify',
+        actuator: this.name,
+        target,
+        ok: false,
+        detail: `verification of ${target} abandoned: ${reason instanceof Error ? reason.message : 'the target changed'}`,
+        durationMs: performance.now() - t0,
+        decisionId,
+      });
+      return;
+    }
     this.lastVerify = { ...result, target, at: this.opts.now() };
     this.record({
       kind: 'verify',

@@ -144,13 +144,17 @@ t.test('a new target pre-empts a verification in flight: aborted, applied at onc
   await waitFor(() => a.state === 'backup', { timeoutMs: 30_000, what: 'backup applied while local was still being verified' });
   t.equal(a.verifying[0]?.aborted, true, 'the verification of local was aborted');
   t.same(a.applied, ['local', 'backup']);
-  await waitFor(() => records.find((x) => x.kind === 'verify'), { timeoutMs: 30_000, what: 'a verify record' });
+  await waitFor(() => records.find((x) => x.kind === 'verify' && x.ok), { timeoutMs: 30_000, what: 'the verify record of backup' });
   const verifies = records.filter((x) => x.kind === 'verify');
   t.same(
     verifies.map((x) => [x.target, x.decisionId, x.ok]),
-    [['backup', 2, true]],
-    'only the new target is verified on record, under its own decision; the aborted one is not recorded',
+    [
+      ['local', 1, false],
+      ['backup', 2, true],
+    ],
+    'the aborted verification is on record under its own decision, then the new target verified under its own',
   );
+  t.match(verifies[0]?.detail, /^verification of local abandoned: superseded: the target is now backup/);
   t.same(
     records.filter((x) => x.kind === 'apply').map((x) => [x.target, x.decisionId]),
     [
@@ -173,7 +177,12 @@ t.test('pre-emption does not wait for an actuator that ignores the abort', async
   r.setTarget('backup', 2);
   await waitFor(() => a.state === 'backup' && r.status().converged, { timeoutMs: 30_000, what: 'backup applied' });
   t.equal(a.verifying.length, 2, 'the backup verification started too');
-  t.equal(records.filter((x) => x.kind === 'verify').length, 0, 'no verification recorded (none finished)');
+  t.same(
+    records.filter((x) => x.kind === 'verify').map((x) => [x.target, x.decisionId, x.ok]),
+    [['local', 1, false]],
+    'only the abandoned verification of local on record',
+  );
+  t.equal(r.status().lastVerify, null, 'an abandoned verification is no result');
   await r.stop();
   t.pass('stop() does not wait for a verification that never ends');
 });
