@@ -32,6 +32,8 @@ export interface TestCallOptions {
   /** Source address for SIPp (default 127.0.0.1: Kamailio honours the probe header only from there). */
   localIp?: string;
   binary?: string;
+  /** Aborted → the SIPp child is killed at once and the result is a failed call. */
+  signal?: AbortSignal;
 }
 
 export interface TestCallResult {
@@ -65,22 +67,28 @@ export async function runTestCall(o: TestCallOptions): Promise<TestCallResult> {
       ...(o.binary !== undefined ? { binary: o.binary } : {}),
     });
     const hard = setTimeout(() => void proc.kill(), o.timeoutMs + 3000);
+    const onAbort = () => void proc.kill();
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
     const r = await proc.done;
     clearTimeout(hard);
+    o.signal?.removeEventListener('abort', onAbort);
     const answeredBy = answeredRoute(r.logLines);
     const completed = callDone(r.logLines);
-    const ok = r.exitCode === 0 && completed;
+    const ok = r.exitCode === 0 && completed && !o.signal?.aborted;
     const durationMs = performance.now() - t0;
     const codes = Object.entries(r.unexpectedCodes)
       .map(([c, n]) => `${c}×${n}`)
       .join(', ');
     const target = `sip:${o.number}@${o.kamailioHost}:${o.kamailioPort}`;
-    const detail = ok
-      ? `test call ${target} answered by ${answeredBy ?? 'an unnamed destination'} and hung up cleanly in ${durationMs.toFixed(0)} ms`
-      : `test call ${target} failed: SIPp ${describeSippExit(r.exitCode, r.signal)}` +
-        (answeredBy ? `, answered by ${answeredBy}` : ', never answered') +
-        (codes ? `, unexpected replies ${codes}` : '') +
-        (r.stderrTail ? ` (${r.stderrTail.split('\n').pop()})` : '');
+    const detail = o.signal?.aborted
+      ? `test call ${target} aborted after ${durationMs.toFixed(0)} ms (no longer wanted)`
+      : ok
+        ? `test call ${target} answered by ${answeredBy ?? 'an unnamed destination'} and hung up cleanly in ${durationMs.toFixed(0)} ms`
+        : `test call ${target} failed: SIPp ${describeSippExit(r.exitCode, r.signal)}` +
+          (answeredBy ? `, answered by ${answeredBy}` : ', never answered') +
+          (codes ? `, unexpected replies ${codes}` : '') +
+          (r.stderrTail ? ` (${r.stderrTail.split('\n').pop()})` : '');
     const out: TestCallResult = { ok, unexpectedCodes: r.unexpectedCodes, durationMs, detail };
     if (answeredBy !== undefined) out.answeredBy = answeredBy;
     return out;

@@ -21,6 +21,7 @@ import { EvidenceService } from './evidence/service.js';
 import { evidenceDeps } from './evidence/wiring.js';
 import { createAudioLog } from './audiolog/service.js';
 import { resolveAudiologConfig } from './config/audiolog.js';
+import { configWarnings, monitoredSubsystems } from './config/load.js';
 import type { VaktpostConfig } from './config/schema.js';
 import type { PolicyConfig } from './core/policy.js';
 import type { Subsystem } from './core/signal.js';
@@ -47,6 +48,7 @@ import { FsdRelease } from './jobs/fsdRelease.js';
 import { scheduleDrill } from './jobs/drillSchedule.js';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
+import { dispatcherListPathOf } from './reconcilers/kamailio/files.js';
 import { KamailioMonitor } from './monitors/kamailioMonitor.js';
 import { WanMonitor } from './monitors/wanMonitor.js';
 import { CentresMonitor } from './monitors/centresMonitor.js';
@@ -226,6 +228,12 @@ async function buildAndStart(
               }
             : {}),
         },
+        // The list file Kamailio (re)starts from follows the target: a restart while the
+        // supervisor is down keeps the route (kamailio-render writes the same path).
+        persist: {
+          dispatcherListPath: dispatcherListPathOf(calls),
+          renderInput: { centres: { local: calls.centres.local.uris, backup: calls.centres.backup.uris }, announcement: calls.announcement },
+        },
         onRestart: (info) =>
           ref.supervisor?.event({
             kind: 'kamailio.restarted',
@@ -291,6 +299,11 @@ async function buildAndStart(
   // The municipality's flows: a Node-RED child process whose proposals are advisory,
   // under a timeout and the safety floor; without it the built-in policy decides.
   if (cfg.flows.enabled) monitored.push('flows');
+  // check-config's warnings are computed from the config alone (config/load.ts): say so if
+  // the two ever disagree about what is monitored.
+  const predicted = monitoredSubsystems(cfg);
+  if (predicted.length !== monitored.length || predicted.some((m) => !monitored.includes(m)))
+    log.warn({ monitored, predicted }, 'config/load.ts monitoredSubsystems() disagrees with app.ts: check-config warnings may be wrong');
   const policy: PolicyConfig = {
     monitored,
     failoverOn: cfg.policy.failoverOn,
@@ -419,6 +432,18 @@ async function buildAndStart(
   } catch (err) {
     await api.close().catch(() => {});
     throw err;
+  }
+  // A valid config that does not do what it says (what `check-config` warns about): logged
+  // and on record, so the operator sees it in the events too.
+  for (const w of configWarnings(cfg)) {
+    supervisor.event({
+      kind: 'config.warning',
+      severity: 'warn',
+      subsystem: 'system',
+      en: `Config: ${w.path}: ${w.message}`,
+      nb: `Konfigurasjon: ${w.path}: ${w.nb}`,
+      data: { path: w.path, trigger: w.trigger },
+    });
   }
   const addr = api.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : cfg.api.port;

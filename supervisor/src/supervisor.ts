@@ -77,6 +77,9 @@ const INTERNAL_FAULT_WINDOW_MS = 10 * 60_000;
 const UNKNOWN_GRACE_MS = 15_000;
 /** At most one internal-fault alarm per place in this window (the log has every one). */
 const INTERNAL_ALARM_EVERY_MS = 60_000;
+/** A gap between two evaluations longer than max(STALL_TICKS × tickMs, STALL_MIN_MS) = Vaktpost did not run. */
+const STALL_TICKS = 5;
+const STALL_MIN_MS = 2000;
 
 export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   private readonly table = new SignalTable();
@@ -104,6 +107,9 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   /** Wall and monotonic time at construction: steady time = bootAt + (mono − bootMono). */
   private readonly bootMono: number;
   private lastDecisionReasons: Decision['reasons'] = [];
+  /** Monotonic time of the last evaluation (every tick evaluates); null until the tick runs. */
+  private lastRunMono: number | null = null;
+  private lastRunWall = 0;
   private readonly internalFaults: { lastAt: number | null; count: number; last: string | null; alarmedAt: Map<string, number> } = {
     lastAt: null,
     count: 0,
@@ -240,6 +246,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   }
 
   private tick(): void {
+    this.checkStall();
     this.journal.flush();
     this.selfSignals();
     this.evaluate('tick');
@@ -281,6 +288,8 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
       }
     }
     this.starting = false;
+    this.lastRunMono = this.d.clock.monotonic();
+    this.lastRunWall = this.d.clock.now();
     this.tickTimer = setInterval(
       this.guard.callback('decision tick', () => this.tick()),
       this.d.tickMs,
@@ -307,6 +316,8 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   }
 
   onSignal(signal: Signal): void {
+    // A signal delivered first after a freeze: the gap goes on record before its effects.
+    this.checkStall();
     const prev = this.table.get(signal.key);
     const now = this.steadyNow();
     // Received now, observed `age` ago by the monitor's own (wall) clock: the age survives
@@ -389,7 +400,35 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     this.publish({ type: 'event', event: { ...full, id } });
   }
 
+  /**
+   * The tick runs every tickMs; evaluations never lie further apart unless this process did
+   * not run (SIGSTOP, a frozen VM, a blocked event loop, no CPU). Such a gap is recorded —
+   * before anything is evaluated after it, so the journal tells the story in order. Signals
+   * from before the gap are then judged by their ttl on steady time (stale, not a fresh ok).
+   */
+  private checkStall(): void {
+    if (this.lastRunMono === null) return;
+    const mono = this.d.clock.monotonic();
+    const wall = this.d.clock.now();
+    const gapMs = mono - this.lastRunMono;
+    const fromWall = this.lastRunWall;
+    this.lastRunMono = mono;
+    this.lastRunWall = wall;
+    const limitMs = Math.max(STALL_TICKS * this.d.tickMs, STALL_MIN_MS);
+    if (gapMs <= limitMs) return;
+    const s = (gapMs / 1000).toFixed(1);
+    this.event({
+      kind: 'supervisor.stalled',
+      severity: 'warn',
+      subsystem: 'system',
+      en: `Vaktpost was not running for ${s} s (no decision tick since ${new Date(fromWall).toISOString()}; expected every ${this.d.tickMs} ms — the process was stopped, frozen or starved of CPU). Meanwhile nothing was watched, decided or corrected; calls kept going where the call path last pointed`,
+      nb: `Vaktpost kjørte ikke på ${s} s (ingen vurdering siden ${new Date(fromWall).toISOString()}; ventet hvert ${this.d.tickMs}. ms — prosessen var stoppet, frosset eller fikk ikke CPU). I mellomtiden ble ingenting overvåket, avgjort eller rettet; anropene gikk dit anropsveien sist pekte`,
+      data: { gapMs: Math.round(gapMs), limitMs, tickMs: this.d.tickMs, from: fromWall, to: wall },
+    });
+  }
+
   private evaluate(cause: string): Decision | null {
+    this.checkStall();
     const now = this.steadyNow();
     // Publish signals that went stale since the last tick: silence is news.
     for (const key of this.table.staleTransitions(this.lastTickAt, now)) {

@@ -43,7 +43,8 @@ export async function writeCallsConfig(
   dir: string,
   o: {
     name: string;
-    kam: { sipPort: number; rpcPort: number };
+    /** `dir`: the test Kamailio's dir (its kamailio.cfg names `<dir>/dispatcher.list`), made `calls.configDir` so the supervisor persists the route into the list file that Kamailio restarts from. */
+    kam: { sipPort: number; rpcPort: number; dir?: string };
     centres: { local: string; backup: string; announcement: string };
     policy?: { failbackHoldS?: number; holdDownS?: number };
     /** More lines inside `calls:` (indented two spaces). */
@@ -71,6 +72,7 @@ export async function writeCallsConfig(
       `  centres: { local: { uris: ["${o.centres.local}"] }, backup: { uris: ["${o.centres.backup}"] } }`,
       `  announcement: { uris: ["${o.centres.announcement}"] }`,
       `  rpc: { port: ${o.kam.rpcPort} }`,
+      `  configDir: ${o.kam.dir ?? path.join(dir, 'kamailio')}`,
       '  drill: { enabled: false }',
       ...(o.calls ?? []),
       ...(o.extra ?? []),

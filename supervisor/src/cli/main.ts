@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { Accounts, ROLES, type Role } from '../api/auth.js';
 import { startApp } from '../app.js';
 import { installProcessGuards } from '../lifecycle/processGuards.js';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError, type ConfigWarning, formatWarning, loadConfigFile, loadConfigFileWithWarnings } from '../config/load.js';
 import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { openDb } from '../store/db.js';
@@ -149,8 +149,9 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'check-config': {
       const file = positionals[0] ?? values.config;
+      let warnings: ConfigWarning[];
       try {
-        loadConfigFile(file);
+        warnings = loadConfigFileWithWarnings(file).warnings;
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`);
@@ -158,7 +159,9 @@ async function main(argv: string[]): Promise<void> {
         }
         throw err;
       }
-      process.stdout.write(`${file}: OK\n`);
+      // Valid but not doing what it says (e.g. a failover trigger nothing monitors): exit 0.
+      for (const w of warnings) process.stderr.write(`${formatWarning(w)}\n`);
+      process.stdout.write(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}\n`);
       return;
     }
     case 'status': {

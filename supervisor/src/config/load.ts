@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { Subsystem } from '../core/signal.js';
 import { configSchema, type VaktpostConfig } from './schema.js';
 import { wanAdvice } from './wan.js';
 
@@ -31,31 +32,83 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /**
- * Advice that is not an error: the config loads and runs, but something is weak
- * (e.g. a WAN link with one probe target). `message` holds English and bokmål.
+ * Advice that is not an error — a valid config that is weak (a WAN link with one probe
+ * target) or does not do what it says (a failover trigger nothing monitors): reported (check-config: stderr, exit 0;
+ * `run`: logged and a warn event) but never refused. Same shape as a problem.
  */
 export type ConfigWarning = ConfigProblem;
 
-export function formatWarning(w: ConfigWarning): string {
-  const where = w.path ? `${w.path}: ` : '';
-  return `${path.basename(w.file)}:${w.line}: ${where}warning (advarsel): ${w.message}`;
-}
-
 type LoadResult = { ok: true; config: VaktpostConfig; warnings: ConfigWarning[] } | { ok: false; problems: ConfigProblem[] };
 
-export interface LoadOptions {
-  /**
-   * Where warnings go. Default: one line each on stderr — `vaktpost check-config`
-   * (exit code still 0) and the start of `vaktpost run` (the journal) show them.
-   */
-  onWarning?: (w: ConfigWarning) => void;
+/**
+ * The subsystems something monitors with this config — the same rules app.ts follows when
+ * it creates the monitors (keep the two in step): the simulated box simulates every
+ * signal source; a real box only what is configured.
+ */
+export function monitoredSubsystems(cfg: VaktpostConfig): Subsystem[] {
+  const out: Subsystem[] = [];
+  if (cfg.box.hardware === 'simulated') out.push('power', 'time', 'wan', 'centres', 'recording', 'telephony', 'system');
+  else {
+    out.push('time', 'system');
+    if (cfg.power.ups.length > 0 || cfg.power.gpio.enabled) out.push('power');
+    if (cfg.wan) out.push('wan', 'centres');
+    if (cfg.calls || cfg.upstream.heartbeat) out.push('telephony');
+    if (cfg.audiolog?.enabled && cfg.calls?.recording.enabled) out.push('recording');
+  }
+  if (cfg.flows.enabled) out.push('flows');
+  return out;
 }
 
-const warnToStderr = (w: ConfigWarning) => {
-  process.stderr.write(`${formatWarning(w)}\n`);
+/** Why a failover trigger has no monitor behind it, and how to give it one. */
+const UNMONITORED: Record<Subsystem, { why: string; fix: string }> = {
+  wan: {
+    why: 'the uplinks are probed only when a `wan:` section is configured (there is none)',
+    fix: 'add a `wan:` section with the uplinks (links) to probe — see supervisor/src/config/wan.ts',
+  },
+  centres: {
+    why: 'the centres are probed (SIP OPTIONS on every path) only when a `wan:` section is configured (there is none)',
+    fix: 'add a `wan:` section (links, and centres to probe) — see supervisor/src/config/wan.ts',
+  },
+  power: {
+    why: 'no UPS (`power.ups`) and no GPIO contacts (`power.gpio.enabled`) are configured',
+    fix: 'list the UPS under `power.ups` (NUT) or enable `power.gpio`',
+  },
+  telephony: {
+    why: 'neither a `calls:` section (Kamailio) nor `upstream.heartbeat` is configured',
+    fix: 'configure `calls:` (ops/kamailio/calls.example.yaml) or `upstream.heartbeat`',
+  },
+  recording: {
+    why: 'the audio log is not on (`audiolog.enabled` and `calls.recording.enabled` both needed)',
+    fix: 'enable `audiolog` and `calls.recording`',
+  },
+  flows: { why: 'the flows are not enabled (`flows.enabled: false`)', fix: 'set `flows.enabled: true`' },
+  time: { why: 'time is not monitored', fix: 'configure `time:`' },
+  system: { why: 'the box itself is not monitored', fix: 'configure `system:`' },
 };
 
-export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostConfig {
+/**
+ * Warnings about a valid config, without file positions (for `run`): each failover trigger
+ * in `policy.failoverOn` that nothing monitors — it can never fire, so calls would not move
+ * when that part fails.
+ */
+export function configWarnings(cfg: VaktpostConfig): Array<{ path: string; message: string; nb: string; trigger: Subsystem }> {
+  const monitored = new Set(monitoredSubsystems(cfg));
+  const out: Array<{ path: string; message: string; nb: string; trigger: Subsystem }> = [];
+  for (const [i, sub] of cfg.policy.failoverOn.entries()) {
+    if (monitored.has(sub)) continue;
+    const u = UNMONITORED[sub];
+    out.push({
+      path: `policy.failoverOn.${i}`,
+      trigger: sub,
+      message: `failover trigger "${sub}" can never fire: ${u.why}, so nothing reports on ${sub} and calls will NOT move to backup when it fails (failovertrigger "${sub}" kan aldri utløses). Fix: ${u.fix}, or remove "${sub}" from policy.failoverOn`,
+      nb: `failovertrigger "${sub}" kan aldri utløses: ingenting overvåker ${sub}, så anrop flyttes IKKE til reservesentralen når det svikter. Rett: ${u.fix}, eller fjern "${sub}" fra policy.failoverOn`,
+    });
+  }
+  return out;
+}
+
+/** Reads and validates a config file; also returns its warnings (`check-config` prints them). */
+export function loadConfigFileWithWarnings(file: string): { config: VaktpostConfig; warnings: ConfigWarning[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -66,6 +119,29 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostCo
   }
   const r = parseConfigText(text, file);
   if (!r.ok) throw new ConfigError(r.problems);
+  return { config: r.config, warnings: r.warnings };
+}
+
+export interface LoadOptions {
+  /**
+   * Where warnings go. Default: one line each on stderr — `vaktpost check-config`
+   * (exit code still 0) and the start of `vaktpost run` (the journal) show them.
+   */
+  onWarning?: (w: ConfigWarning) => void;
+}
+
+export function formatWarning(w: ConfigWarning): string {
+  const where = w.path ? `${w.path}: ` : '';
+  return `${path.basename(w.file)}:${w.line}: ${where}warning (advarsel): ${w.message}`;
+}
+
+const warnToStderr = (w: ConfigWarning) => {
+  process.stderr.write(`${formatWarning(w)}\n`);
+};
+
+/** Reads and validates a config file; its warnings go to `opts.onWarning` (default: stderr). */
+export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostConfig {
+  const r = loadConfigFileWithWarnings(file);
   for (const w of r.warnings) (opts.onWarning ?? warnToStderr)(w);
   return r.config;
 }
@@ -93,12 +169,16 @@ export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResul
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (parsed.success) {
     const root = doc.contents as Node | null;
-    const warnings: ConfigWarning[] = (parsed.data.wan ? wanAdvice(parsed.data.wan) : []).map((a) => ({
-      file,
-      line: lineOfPath(root, a.path, lc),
-      path: a.path.join('.'),
-      message: `${a.en} / ${a.nb}`,
-    }));
+    const warnings: ConfigWarning[] = [
+      ...(parsed.data.wan ? wanAdvice(parsed.data.wan) : []).map((a) => ({
+        file,
+        line: lineOfPath(root, a.path, lc),
+        path: a.path.join('.'),
+        message: `${a.en} / ${a.nb}`,
+      })),
+      // `failoverOn` left at its default has no node of its own: the line is `policy`'s (or 1).
+      ...configWarnings(parsed.data).map((w) => ({ file, line: lineOfPath(root, w.path.split('.'), lc), path: w.path, message: w.message })),
+    ];
     return { ok: true, config: parsed.data, warnings };
   }
   return {

@@ -23,8 +23,12 @@ export interface RouteActuator {
    * restarted and forgot the state.
    */
   observe(): Promise<RouteTarget | 'unknown'>;
-  /** Check that the path for `target` actually answers (SIP OPTIONS, test call). Optional. */
-  verify?(target: RouteTarget): Promise<VerifyResult>;
+  /**
+   * Check that the path for `target` actually answers (SIP OPTIONS, test call). Optional.
+   * `signal` is aborted when the verification is no longer wanted (a new target, a stop):
+   * stop probing (kill the test call) and settle soon; the reconciler does not wait for it.
+   */
+  verify?(target: RouteTarget, signal?: AbortSignal): Promise<VerifyResult>;
   /** Release sockets/timers. */
   close?(): Promise<void>;
 }

@@ -5,7 +5,9 @@
  *  - retried with exponential backoff (+ jitter) until it converges
  *  - drift detection: the real state is read back periodically; if it differs
  *    (e.g. Kamailio restarted and forgot), it is re-applied at once
- *  - after each change the new path is verified (if the actuator can)
+ *  - after each change the new path is verified (if the actuator can); a new target
+ *    (or a drift found meanwhile) pre-empts a verification in flight: it is aborted
+ *    (the actuator's test call killed), the new target applied at once, then verified
  * Every attempt, drift and verification is recorded through `record`.
  */
 import { EventEmitter } from 'node:events';
@@ -62,6 +64,8 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
   private driftTimer: NodeJS.Timeout | null = null;
   /** Bumped on every new target so a stale in-flight attempt does not verify the wrong route. */
   private generation = 0;
+  /** Set while the in-flight attempt is verifying: aborting it pre-empts the verification. */
+  private verifying: AbortController | null = null;
   private readonly guard: Guard;
 
   constructor(
@@ -106,6 +110,7 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
 
   async stop(): Promise<void> {
     this.running = false;
+    this.verifying?.abort(new Error('the reconciler stops'));
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.driftTimer) clearInterval(this.driftTimer);
     this.retryTimer = null;
@@ -122,6 +127,9 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
     this.attempts = 0;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    // A verification of the previous target (a test call can take seconds) must not hold
+    // the new route back: abort it; the attempt then ends and the new target is applied.
+    this.verifying?.abort(new Error(`superseded: the target is now ${target}`));
     this.kick();
   }
 
@@ -217,13 +225,32 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
 
   private async verify(target: RouteTarget, gen: number, decisionId: number | null): Promise<void> {
     if (!this.actuator.verify) return;
+    const ctrl = new AbortController();
+    this.verifying = ctrl;
+    const t0 = performance.now();
     let result: VerifyResult;
     try {
-      result = await this.actuator.verify(target);
+      result = await untilAborted(this.actuator.verify(target, ctrl.signal), ctrl.signal);
     } catch (err) {
-      result = { ok: false, detail: err instanceof Error ? err.message : String(err), durationMs: 0 };
+      result = { ok: false, detail: err instanceof Error ? err.message : String(err), durationMs: performance.now() - t0 };
+    } finally {
+      if (this.verifying === ctrl) this.verifying = null;
     }
-    if (gen !== this.generation) return;
+    if (ctrl.signal.aborted || gen !== this.generation) {
+      // Pre-empted (new target, drift, stop): on record under the decision it was started
+      // for, as abandoned — never as the current route's result (no lastVerify, no alarm).
+      const reason: unknown = ctrl.signal.reason;
+      this.record({
+        kind: 'verify',
+        actuator: this.name,
+        target,
+        ok: false,
+        detail: `verification of ${target} abandoned: ${reason instanceof Error ? reason.message : 'the target changed'}`,
+        durationMs: performance.now() - t0,
+        decisionId,
+      });
+      return;
+    }
     this.lastVerify = { ...result, target, at: this.opts.now() };
     this.record({
       kind: 'verify',
@@ -240,7 +267,9 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
 
   private async checkDrift(): Promise<void> {
     this.opts.hooks?.trip('reconciler');
-    if (!this.running || this.busy || !this.target || !this.converged) return;
+    // While the attempt in flight only verifies, the drift check runs: a Kamailio that
+    // restarted during a test call is put right without waiting for the call.
+    if (!this.running || (this.busy && !this.verifying) || !this.target || !this.converged) return;
     const target = this.target;
     let observed: RouteTarget | 'unknown';
     try {
@@ -263,7 +292,9 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
       });
       this.converged = false;
       this.attempts = 0;
+      this.verifying?.abort(new Error(`drift: ${this.actuator.name} reads back ${observed}`));
       this.emitStatus();
+      // Idle: at once; verifying: when the aborted attempt ends (kick's finally).
       this.kick();
     } else if (changed) this.emitStatus();
   }
@@ -271,4 +302,23 @@ export class Reconciler extends EventEmitter<{ status: [ActuatorStatus]; converg
   private emitStatus(): void {
     this.emit('status', this.status());
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (`p` is left to settle on its own). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

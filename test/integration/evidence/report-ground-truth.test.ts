@@ -117,6 +117,9 @@ t.test('report figures equal the scenario ground truth', async (t) => {
       '  verify: { optionsTimeoutMs: 1000 }',
       '  drill: { enabled: false }',
       `  callRecords: { dir: ${recordsDir} }`,
+      // The supervisor persists the route into the list file Kamailio restarts from: the test
+      // Kamailio's own, never the box default under /var/lib.
+      `  configDir: ${kam.dir}`,
     ].join('\n'),
     evidence: {
       timeZone: 'Europe/Oslo',

@@ -37,6 +37,11 @@ async function writeAtomic(file: string, text: string): Promise<WrittenFile> {
   return { path: file, changed: true };
 }
 
+/** The dispatcher list the rendered kamailio.cfg names (`list_file`), and the supervisor's actuator persists to. */
+export function dispatcherListPathOf(calls: Pick<CallsConfig, 'configDir'>): string {
+  return path.join(calls.configDir, 'dispatcher.list');
+}
+
 /**
  * Render and write `<configDir>/kamailio.cfg` and `<configDir>/dispatcher.list`.
  * `target` is the route the list file starts Kamailio on (the last decision, if
@@ -47,7 +52,7 @@ export async function writeKamailioFiles(calls: CallsConfig, target: 'local' | '
   await mkdir(calls.configDir, { recursive: true });
   // Kamailio's flatstore does not create its directory: without it the first calls have no record.
   if (calls.callRecords.enabled) await mkdir(calls.callRecords.dir, { recursive: true });
-  const dispatcherListPath = path.join(calls.configDir, 'dispatcher.list');
+  const dispatcherListPath = dispatcherListPathOf(calls);
   const rendered = renderKamailio(renderInputFromConfig(calls, { dispatcherListPath }), target);
   const dispatcherList = await writeAtomic(dispatcherListPath, rendered.dispatcherList);
   const cfg = await writeAtomic(path.join(calls.configDir, 'kamailio.cfg'), rendered.cfg);

@@ -10,10 +10,13 @@
  *  - Every change is confirmed by reading `dispatcher.list` back.
  *  - A Kamailio restart or `dispatcher.reload` resets every state to the list
  *    file: `observe()` then reports the drift (and `core.uptime`/`core.ps` the restart) so
- *    the reconciler re-applies. Optionally (`persist`) the list file itself
- *    follows the target so a restart comes back already on the right route.
+ *    the reconciler re-applies. With `persist` (the supervisor always sets it) the
+ *    list file itself follows the target — written atomically alongside the RPCs, so
+ *    a restart comes back already on the right route even with the supervisor down.
+ *  - `verify` takes an AbortSignal: a new target pre-empts it (the test call is killed).
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { DispatcherDestination, KamailioRpc } from '../../../../hardware/kamailio/rpc.js';
 import { sipOptions, type SipOptionsParams, type SipOptionsResult } from '../../../../hardware/net/sipOptions.js';
 import { runTestCall, type TestCallOptions, type TestCallResult } from '../../../../hardware/sip/testCall.js';
@@ -37,8 +40,9 @@ export interface KamailioActuatorOptions {
     testCall?: Omit<TestCallOptions, 'binary'>;
   };
   /**
-   * Keep the dispatcher list file in step with the target (atomic rewrite after
-   * each apply) so a Kamailio restart or reload does not fall back to `local`.
+   * Keep the dispatcher list file in step with the target (atomic rewrite, started
+   * before the RPCs of each apply) so a Kamailio restart or reload does not fall back
+   * to `local`. `dispatcherListPath` must be the file the running Kamailio's cfg names.
    */
   persist?: { dispatcherListPath: string; renderInput: Pick<KamailioRenderInput, 'centres' | 'announcement'> };
   /** Told when `core.uptime` shows Kamailio restarted since the previous look. */
@@ -176,6 +180,15 @@ export class KamailioActuator implements RouteActuator {
   }
 
   async apply(target: RouteTarget): Promise<void> {
+    // The list file first (and whatever Kamailio answers): a Kamailio that restarts at any
+    // moment from here on — even one that is down right now — comes back on `target`.
+    const persisted = this.opts.persist ? this.persistList(target) : Promise.resolve();
+    const [rpc, file] = await Promise.allSettled([this.applyRpc(target), persisted]);
+    if (rpc.status === 'rejected') throw rpc.reason;
+    if (file.status === 'rejected') throw file.reason;
+  }
+
+  private async applyRpc(target: RouteTarget): Promise<void> {
     const t0 = performance.now();
     const before = await this.inspect();
     if (before.missing.length > 0) {
@@ -204,27 +217,37 @@ export class KamailioActuator implements RouteActuator {
       throw new Error(`asked Kamailio to route to ${target} but dispatcher.list reads ${after.commanded} (${seen})`);
     }
     this.lastTiming = { target, changes: changes.length, confirmedMs: performance.now() - (changes.length > 0 ? tRpc : t0) };
-    if (this.opts.persist) await this.persistList(target);
   }
 
+  /** Atomic: temp file, fsync, rename — Kamailio never reads half a list, a power cut leaves old or new. */
   private async persistList(target: RouteTarget): Promise<void> {
     const p = this.opts.persist;
     if (!p) return;
     const text = renderDispatcherList(p.renderInput, target);
     const tmp = `${p.dispatcherListPath}.tmp-${process.pid}`;
     try {
-      await writeFile(tmp, text);
+      await mkdir(path.dirname(p.dispatcherListPath), { recursive: true });
+      const fh = await open(tmp, 'w', 0o644);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, p.dispatcherListPath);
     } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
       const msg = err instanceof Error ? err.message : String(err);
       throw new Error(
-        `Kamailio routes to ${target}, but writing ${p.dispatcherListPath} failed (${msg}): a Kamailio restart would fall back to the old list — check the directory's permissions/disk space`,
+        `writing ${p.dispatcherListPath} for route ${target} failed (${msg}): a Kamailio restart would fall back to the old list — check the directory's permissions/disk space`,
       );
     }
   }
 
-  async verify(target: RouteTarget): Promise<VerifyResult> {
+  async verify(target: RouteTarget, signal?: AbortSignal): Promise<VerifyResult> {
     const t0 = performance.now();
+    const aborted = () =>
+      signal?.aborted ? { ok: false, detail: `${target}: verification aborted (${abortReason(signal)})`, durationMs: performance.now() - t0 } : null;
     const v = this.opts.verify;
     const parts: string[] = [];
     let ok = true;
@@ -251,6 +274,8 @@ export class KamailioActuator implements RouteActuator {
       const probe = this.opts.sipOptions ?? sipOptions;
       let answered = false;
       for (const uri of uris) {
+        const stop = aborted();
+        if (stop) return stop;
         const u = parseSipUri(uri);
         const r = await probe({
           host: u.host,
@@ -270,8 +295,13 @@ export class KamailioActuator implements RouteActuator {
 
       // 3. Optionally a real call through Kamailio, answered by the target.
       if (v.testCall) {
+        const stop = aborted();
+        if (stop) return stop;
         const call = this.opts.testCall ?? runTestCall;
-        const r = await call(v.testCall);
+        // Aborted: the SIPp child is killed and the call ends at once.
+        const r = await call({ ...v.testCall, ...(signal ? { signal } : {}) });
+        const late = aborted();
+        if (late) return late;
         parts.push(r.detail);
         if (!r.ok || r.answeredBy !== target) {
           ok = false;
@@ -281,4 +311,9 @@ export class KamailioActuator implements RouteActuator {
     }
     return { ok, detail: `${target}: ${parts.join('; ')}`, durationMs: performance.now() - t0 };
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r.message : r === undefined ? 'aborted' : String(r);
 }
