@@ -25,4 +25,13 @@ for f in test/bench/*.bench.ts; do
   printf '%s\t%s\t%s\n' "$f" "$rc" "out/$base.jsonl" >> "$runs"
   [ "$rc" -eq 0 ] || echo "benchmark failed: $f (exit $rc)" >&2
 done
-node --import tsx test/bench/judge.ts .bench
+bench_rc=0
+node --import tsx test/bench/judge.ts .bench || bench_rc=$?
+# The chaos suite's long form (50 kills at 20 calls/s, …) belongs to the long runs too.
+# CHAOS=0 skips it.
+chaos_rc=0
+if [ "${CHAOS:-1}" != 0 ] && [ -z "${BENCH_ONLY:-}" ]; then
+  echo "== chaos suite (long form)" >&2
+  bash test/chaos.sh || chaos_rc=$?
+fi
+[ "$bench_rc" -eq 0 ] && [ "$chaos_rc" -eq 0 ]
