@@ -273,7 +273,9 @@ t.test('report figures equal the scenario ground truth', async (t) => {
   t.equal(tot.answer.sharePercent, (5 / 10) * 100, '50 % answered within the limit');
   t.equal(tot.answer.shareMet, false);
   t.equal(tot.answer.maxMet, false, 'one caller waited over the max');
-  t.equal(Math.floor(tot.answer.longestWaitMs / 1000), 5, `the longest wait is call 5's 5 s (${tot.answer.longestWaitMs} ms)`);
+  // At least the scenario's 5 s (a busy machine only adds); that it is call 5's is checked
+  // against the caller's own measurement next.
+  t.ok(tot.answer.longestWaitMs >= 5000, `the longest wait is at least call 5's 5 s (${tot.answer.longestWaitMs} ms)`);
   t.ok(
     Math.abs(tot.answer.longestWaitMs - sippWait(5)) < 150,
     `Kamailio's wait for call 5 (${tot.answer.longestWaitMs} ms) matches what the caller measured (${sippWait(5)} ms)`,
