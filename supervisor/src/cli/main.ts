@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { Accounts, ROLES, type Role } from '../api/auth.js';
 import { startApp } from '../app.js';
 import { installProcessGuards } from '../lifecycle/processGuards.js';
-import { ConfigError, type ConfigWarning, formatWarning, loadConfigFile, loadConfigFileWithWarnings } from '../config/load.js';
+import { ConfigError, type ConfigWarning, formatWarning, loadConfigFile, loadConfigFileWithWarnings, warnToStderr } from '../config/load.js';
 import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { openDb } from '../store/db.js';
@@ -40,7 +40,7 @@ function fail(msg: string, code = 1): never {
 /** Warnings are for `check-config` and the start of `run`; other commands stay quiet about them. */
 function loadConfig(file: string, opts: { warnings?: boolean } = {}): VaktpostConfig {
   try {
-    return loadConfigFile(file, opts.warnings ? {} : { onWarning: () => {} });
+    return loadConfigFile(file, opts.warnings ? { onWarning: warnToStderr } : {});
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, 2);
     throw err;

@@ -124,8 +124,9 @@ export function loadConfigFileWithWarnings(file: string): { config: VaktpostConf
 
 export interface LoadOptions {
   /**
-   * Where warnings go. Default: one line each on stderr — `vaktpost check-config`
-   * (exit code still 0) and the start of `vaktpost run` (the journal) show them.
+   * Where warnings go. Default: nowhere — only `vaktpost check-config` (exit code still 0)
+   * and the start of `vaktpost run` (stderr → the journal, and a warn event) show them, so
+   * the audio-log and report commands do not repeat them on every call.
    */
   onWarning?: (w: ConfigWarning) => void;
 }
@@ -135,14 +136,14 @@ export function formatWarning(w: ConfigWarning): string {
   return `${path.basename(w.file)}:${w.line}: ${where}warning (advarsel): ${w.message}`;
 }
 
-const warnToStderr = (w: ConfigWarning) => {
+export const warnToStderr = (w: ConfigWarning) => {
   process.stderr.write(`${formatWarning(w)}\n`);
 };
 
 /** Reads and validates a config file; its warnings go to `opts.onWarning` (default: stderr). */
 export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostConfig {
   const r = loadConfigFileWithWarnings(file);
-  for (const w of r.warnings) (opts.onWarning ?? warnToStderr)(w);
+  for (const w of r.warnings) opts.onWarning?.(w);
   return r.config;
 }
 
