@@ -1,0 +1,146 @@
+/**
+ * Acceptance (issue #15, flapping link at supervisor level): the real supervisor
+ * process (`vaktpost run`) in the test-bed's box namespace while wan1 flaps every
+ * 3 s for 2 minutes (carrier down 1 s, up 2 s, on the ISP side). Before flap
+ * damping that was 40 state transitions and 160 warning events; now the events the
+ * supervisor stores for the WAN (`signal.status` per key, `subsystem.status`) are
+ * bounded, and the route never moves (wan2 carries the site). Read from the store;
+ * timings are printed, not asserted.
+ */
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { REPO_ROOT } from '../../helpers/netns/monitorProcess.js';
+import { NsProcess } from '../../helpers/netns/nsProcess.js';
+import { nsExec } from '../../helpers/netns/sh.js';
+import { Testbed } from '../../helpers/netns/testbed.js';
+import { scratchDir, waitFor } from '../../helpers/util.js';
+
+const FLAP_MS = 120_000;
+const DOWN_MS = 1000;
+const UP_MS = 2000;
+/** Awaited states: generous, for a busy 2-core machine (longer = "never", not "slow"). */
+const WAIT_MS = 90_000;
+/** Trusted again: max-suppress is 60 s after the last outage; 180 s = "never". */
+const TRUST_MS = 180_000;
+const PORT = 18080;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Status {
+  route: string;
+  health: Record<string, { status: string }>;
+  signals: Array<{ key: string; status: string; value?: unknown; detail?: string }>;
+}
+
+t.test('supervisor: wan1 flapping every 3 s for 2 minutes — bounded WAN events in the store, no route change', async (t) => {
+  const bed = await Testbed.create();
+  t.teardown(() => bed.teardown());
+  const { dir, cleanup } = await scratchDir('wan-flap-sup');
+  t.teardown(cleanup);
+  const dataDir = path.join(dir, 'data');
+  const file = path.join(dir, 'vaktpost.yaml');
+  writeFileSync(
+    file,
+    `box: { name: netns-box, dataDir: ${dataDir}, hardware: real }\n` +
+      `api: { listen: 127.0.0.1, port: ${PORT} }\n` +
+      `policy: { failbackHoldS: 2, holdDownS: 1, tickMs: 100, failoverOn: [wan, centres] }\n` +
+      `time: { chronyc: { socket: /nonexistent/chronyd.sock } }\n` +
+      `wan: ${JSON.stringify(bed.wanConfig())}\n`,
+  );
+  const sup = await NsProcess.start({
+    ns: bed.ns.box,
+    cmd: process.execPath,
+    args: ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'run', '-c', file],
+    cwd: REPO_ROOT,
+    ready: /Vaktpost is running/,
+    readyTimeoutMs: 60_000,
+    label: 'supervisor',
+  });
+  t.teardown(() => sup.stop());
+
+  const status = async (): Promise<Status> => {
+    const token = (await readFile(path.join(dataDir, 'cli.token'), 'utf8')).trim();
+    const { stdout } = await nsExec(bed.ns.box, 'curl', [
+      '-sf',
+      '--max-time',
+      '10',
+      '-H',
+      `authorization: Bearer ${token}`,
+      `http://127.0.0.1:${PORT}/api/status`,
+    ]);
+    return JSON.parse(stdout) as Status;
+  };
+  const signal = (s: Status, key: string) => s.signals.find((x) => x.key === key);
+  const waitStatus = (what: string, pred: (s: Status) => boolean, timeoutMs = WAIT_MS) =>
+    waitFor(
+      async () => {
+        const s = await status().catch(() => null);
+        return s && pred(s) ? s : null;
+      },
+      { timeoutMs, intervalMs: 250, what },
+    );
+
+  const db = new Database(path.join(dataDir, 'vaktpost.db'), { readonly: true, fileMustExist: true });
+  t.teardown(() => db.close());
+
+  await waitStatus('route local, WAN and centres ok', (s) => s.route === 'local' && s.health.wan?.status === 'ok' && s.health.centres?.status === 'ok');
+  const maxId = () => (db.prepare('SELECT coalesce(max(id), 0) AS n FROM events').get() as { n: number }).n;
+  const before = maxId();
+
+  const start = Date.now();
+  let edges = 0;
+  while (Date.now() - start < FLAP_MS) {
+    await bed.carrierLoss('wan1');
+    edges++;
+    await sleep(DOWN_MS);
+    await bed.restore('wan1');
+    await sleep(UP_MS);
+  }
+  const end = Date.now();
+  const flapEnd = maxId();
+  t.comment(`${edges} carrier drops in ${((end - start) / 1000).toFixed(0)} s`);
+  t.ok(edges >= 30, 'the link really flapped');
+
+  const trusted = await waitStatus('wan.wan1.state ok again (trusted)', (s) => signal(s, 'wan.wan1.state')?.status === 'ok', TRUST_MS);
+  t.comment(`wan1 trusted again ${((Date.now() - end) / 1000).toFixed(1)} s after the last flap: ${signal(trusted, 'wan.wan1.state')?.detail}`);
+  const after = maxId();
+
+  type Ev = { id: number; kind: string; severity: string; subsystem: string | null; message_en: string; data_json: string | null };
+  const events = (from: number, to: number) =>
+    db.prepare('SELECT id, kind, severity, subsystem, message_en, data_json FROM events WHERE id > ? AND id <= ? ORDER BY id').all(from, to) as Ev[];
+  const keyOf = (e: Ev) => (JSON.parse(e.data_json ?? '{}') as { key?: string }).key ?? '?';
+
+  const flapEvents = events(before, flapEnd);
+  const allEvents = events(before, after);
+  const wanSignal = (list: Ev[]) => list.filter((e) => e.kind === 'signal.status' && e.subsystem === 'wan');
+  const perKey = new Map<string, number>();
+  for (const e of wanSignal(allEvents)) perKey.set(keyOf(e), (perKey.get(keyOf(e)) ?? 0) + 1);
+  for (const [k, n] of perKey) t.comment(`signal.status ${k}: ${n} events from the first flap until trusted again`);
+  const wanSub = allEvents.filter((e) => e.kind === 'subsystem.status' && e.subsystem === 'wan');
+  for (const e of wanSub) t.comment(`subsystem.status ${e.severity}: ${e.message_en.slice(0, 160)}`);
+  const bySub = new Map<string, number>();
+  for (const e of allEvents) bySub.set(`${e.kind} ${e.subsystem ?? '-'} ${e.severity}`, (bySub.get(`${e.kind} ${e.subsystem ?? '-'} ${e.severity}`) ?? 0) + 1);
+  for (const [k, n] of bySub) t.comment(`${k}: ${n}`);
+
+  // The bounds of the monitor-level flap test (≤ 4 state / link changes, ≤ 6 loss changes), per key.
+  for (const [k, n] of perKey) t.ok(n <= 6, `${k}: ${n} signal.status events (≤ 6), not one per flap`);
+  t.ok(
+    wanSignal(flapEvents).length <= 30,
+    `WAN signal.status events during the 2 minutes of flapping: ${wanSignal(flapEvents).length} (≤ 30; 160 before damping)`,
+  );
+  t.ok(wanSub.length <= 6, `WAN subsystem.status events from the first flap until trusted again: ${wanSub.length} (≤ 6; one per flap before damping)`);
+  t.same(
+    allEvents.filter((e) => e.subsystem === 'wan' && e.severity === 'alarm').map((e) => e.message_en),
+    [],
+    'no WAN alarm: one flapping link of two is a warning',
+  );
+  t.ok(
+    wanSignal(allEvents).some((e) => keyOf(e) === 'wan.wan1.state'),
+    'the flapping was seen by the supervisor (wan.wan1.state changed)',
+  );
+  const changes = db.prepare('SELECT id, route, previous_route, reasons_json FROM decisions WHERE route_changed = 1').all();
+  t.same(changes, [], 'the store has no route change: wan2 carried the site');
+});
