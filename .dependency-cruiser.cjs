@@ -1,4 +1,8 @@
-/** Import rules from DESIGN.md, enforced by `make test` (lint step). */
+/**
+ * The import rules of the layout (README "Layout"): the pure core imports no I/O and nothing
+ * from hardware/, the store or the API; hardware/ never imports supervisor/; the flows nodes
+ * reach the supervisor only over IPC. Enforced by `make test` (lint step).
+ */
 const IO =
   '^(fs|net|dgram|http|https|http2|child_process|worker_threads|cluster|tls|dns|os|readline)$|^node:(fs|net|dgram|http|https|http2|child_process|worker_threads|cluster|tls|dns|os|readline)';
 module.exports = {
