@@ -6,31 +6,17 @@
  * calls never move, and nothing about the centres raises an alarm. The route is
  * read from the supervisor's store (decisions), the alarms from its events.
  */
-import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
 import type { WanConfigInput } from '../../../supervisor/src/config/wan.js';
-import { REPO_ROOT } from '../../helpers/netns/monitorProcess.js';
-import { NsProcess } from '../../helpers/netns/nsProcess.js';
-import { nsExec } from '../../helpers/netns/sh.js';
 import { ADDR, type CENTRES, DNS, Testbed } from '../../helpers/netns/testbed.js';
 import { scratchDir, waitFor } from '../../helpers/util.js';
+import { startNsSupervisor } from './nsSupervisor.js';
 
 /** Awaited states: generous, for a busy 2-core machine (longer = "never", not "slow"). */
 const WAIT_MS = 90_000;
 /** The scenario's length: DNS stays silent this long (a fixed wait is the point here). */
 const SILENT_MS = 60_000;
 const PORT = 18080;
-
-interface Status {
-  route: string;
-  mode: string;
-  health: Record<string, { status: string }>;
-  floor: Array<{ code: string }>;
-  signals: Array<{ key: string; status: string; detail?: string }>;
-}
 
 t.test('supervisor: DNS silent for 60 s with centres given by name — no route change, no centres alarm, centres.dns back to ok', async (t) => {
   const bed = await Testbed.create();
@@ -39,7 +25,6 @@ t.test('supervisor: DNS silent for 60 s with centres given by name — no route 
   const dns = await bed.startDns({ ttlS: 1 });
   const { dir, cleanup } = await scratchDir('wan-dns-sup');
   t.teardown(cleanup);
-  const dataDir = path.join(dir, 'data');
   const sipEnd = (c: (typeof CENTRES)[number]) => ({ endpoints: [{ host: DNS.names[c], port: ADDR.sipPort }] });
   const wan: WanConfigInput = {
     ...bed.wanConfig(),
@@ -47,51 +32,7 @@ t.test('supervisor: DNS silent for 60 s with centres given by name — no route 
     // A 1 s TTL honoured as such, quick retries: the outage is seen within a few seconds.
     dns: { minTtlMs: 1000, retryMs: 1000, maxRetryMs: 2000, timeoutMs: 500, tries: 1 },
   };
-  const file = path.join(dir, 'vaktpost.yaml');
-  writeFileSync(
-    file,
-    `box: { name: netns-box, dataDir: ${dataDir}, hardware: real }\n` +
-      `api: { listen: 127.0.0.1, port: ${PORT} }\n` +
-      `policy: { failbackHoldS: 2, holdDownS: 1, tickMs: 100, failoverOn: [wan, centres] }\n` +
-      `time: { chronyc: { socket: /nonexistent/chronyd.sock } }\n` +
-      `wan: ${JSON.stringify(wan)}\n`,
-  );
-  const sup = await NsProcess.start({
-    ns: bed.ns.box,
-    cmd: process.execPath,
-    args: ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'run', '-c', file],
-    cwd: REPO_ROOT,
-    ready: /Vaktpost is running/,
-    readyTimeoutMs: 60_000,
-    label: 'supervisor',
-  });
-  t.teardown(() => sup.stop());
-
-  // /api/status from inside the box namespace (the API listens on the box's loopback).
-  const status = async (): Promise<Status> => {
-    const token = (await readFile(path.join(dataDir, 'cli.token'), 'utf8')).trim();
-    const { stdout } = await nsExec(bed.ns.box, 'curl', [
-      '-sf',
-      '--max-time',
-      '10',
-      '-H',
-      `authorization: Bearer ${token}`,
-      `http://127.0.0.1:${PORT}/api/status`,
-    ]);
-    return JSON.parse(stdout) as Status;
-  };
-  const signal = (s: Status, key: string) => s.signals.find((x) => x.key === key);
-  const waitStatus = (what: string, pred: (s: Status) => boolean, timeoutMs = WAIT_MS) =>
-    waitFor(
-      async () => {
-        const s = await status().catch(() => null);
-        return s && pred(s) ? s : null;
-      },
-      { timeoutMs, intervalMs: 250, what },
-    );
-
-  const db = new Database(path.join(dataDir, 'vaktpost.db'), { readonly: true, fileMustExist: true });
-  t.teardown(() => db.close());
+  const { status, signal, waitStatus, db } = await startNsSupervisor(t, bed, { dir, port: PORT, wan: wan, waitMs: WAIT_MS });
   const lastDecision = () =>
     db.prepare('SELECT id, route, mode, reasons_json FROM decisions ORDER BY id DESC LIMIT 1').get() as
       | { id: number; route: string; mode: string; reasons_json: string }

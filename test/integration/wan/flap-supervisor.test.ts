@@ -7,16 +7,10 @@
  * bounded, and the route never moves (wan2 carries the site). Read from the store;
  * timings are printed, not asserted.
  */
-import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
-import { REPO_ROOT } from '../../helpers/netns/monitorProcess.js';
-import { NsProcess } from '../../helpers/netns/nsProcess.js';
-import { nsExec } from '../../helpers/netns/sh.js';
 import { Testbed } from '../../helpers/netns/testbed.js';
-import { scratchDir, waitFor } from '../../helpers/util.js';
+import { scratchDir } from '../../helpers/util.js';
+import { startNsSupervisor } from './nsSupervisor.js';
 
 const FLAP_MS = 120_000;
 const DOWN_MS = 1000;
@@ -29,62 +23,12 @@ const PORT = 18080;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Status {
-  route: string;
-  health: Record<string, { status: string }>;
-  signals: Array<{ key: string; status: string; value?: unknown; detail?: string }>;
-}
-
 t.test('supervisor: wan1 flapping every 3 s for 2 minutes — bounded WAN events in the store, no route change', async (t) => {
   const bed = await Testbed.create();
   t.teardown(() => bed.teardown());
   const { dir, cleanup } = await scratchDir('wan-flap-sup');
   t.teardown(cleanup);
-  const dataDir = path.join(dir, 'data');
-  const file = path.join(dir, 'vaktpost.yaml');
-  writeFileSync(
-    file,
-    `box: { name: netns-box, dataDir: ${dataDir}, hardware: real }\n` +
-      `api: { listen: 127.0.0.1, port: ${PORT} }\n` +
-      `policy: { failbackHoldS: 2, holdDownS: 1, tickMs: 100, failoverOn: [wan, centres] }\n` +
-      `time: { chronyc: { socket: /nonexistent/chronyd.sock } }\n` +
-      `wan: ${JSON.stringify(bed.wanConfig())}\n`,
-  );
-  const sup = await NsProcess.start({
-    ns: bed.ns.box,
-    cmd: process.execPath,
-    args: ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'run', '-c', file],
-    cwd: REPO_ROOT,
-    ready: /Vaktpost is running/,
-    readyTimeoutMs: 60_000,
-    label: 'supervisor',
-  });
-  t.teardown(() => sup.stop());
-
-  const status = async (): Promise<Status> => {
-    const token = (await readFile(path.join(dataDir, 'cli.token'), 'utf8')).trim();
-    const { stdout } = await nsExec(bed.ns.box, 'curl', [
-      '-sf',
-      '--max-time',
-      '10',
-      '-H',
-      `authorization: Bearer ${token}`,
-      `http://127.0.0.1:${PORT}/api/status`,
-    ]);
-    return JSON.parse(stdout) as Status;
-  };
-  const signal = (s: Status, key: string) => s.signals.find((x) => x.key === key);
-  const waitStatus = (what: string, pred: (s: Status) => boolean, timeoutMs = WAIT_MS) =>
-    waitFor(
-      async () => {
-        const s = await status().catch(() => null);
-        return s && pred(s) ? s : null;
-      },
-      { timeoutMs, intervalMs: 250, what },
-    );
-
-  const db = new Database(path.join(dataDir, 'vaktpost.db'), { readonly: true, fileMustExist: true });
-  t.teardown(() => db.close());
+  const { signal, waitStatus, db } = await startNsSupervisor(t, bed, { dir, port: PORT, wan: bed.wanConfig(), waitMs: WAIT_MS });
 
   await waitStatus('route local, WAN and centres ok', (s) => s.route === 'local' && s.health.wan?.status === 'ok' && s.health.centres?.status === 'ok');
   const maxId = () => (db.prepare('SELECT coalesce(max(id), 0) AS n FROM events').get() as { n: number }).n;
