@@ -10,7 +10,7 @@ export {
   refIdText,
   sameTimestamp,
 } from './packet.js';
-export { type SntpQueryOptions, type SntpResult, sntpQuery } from './sntp.js';
+export { type SntpQueryOptions, type SntpResult, preciseWallNow, sntpQuery } from './sntp.js';
 export {
   NTP_UNIX_OFFSET_S,
   type NtpTimestamp,

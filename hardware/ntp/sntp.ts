@@ -46,7 +46,13 @@ export interface SntpResult {
 }
 
 let sharedClock: (() => number) | undefined;
-function defaultNow(): number {
+/**
+ * The process's one precise wall clock, the default for `sntpQuery`. Anything
+ * else in the process that stamps NTP times against it (the test NTP server)
+ * uses this same clock: two independently anchored clocks can disagree by up
+ * to ±1.5 ms, which would show up as a false offset.
+ */
+export function preciseWallNow(): number {
   sharedClock ??= createPreciseWallClock();
   return sharedClock();
 }
@@ -67,7 +73,7 @@ async function resolve(host: string): Promise<{ address: string; family: 4 | 6 }
 export async function sntpQuery(host: string, opts: SntpQueryOptions = {}): Promise<SntpResult> {
   const port = opts.port ?? 123;
   const timeoutMs = opts.timeoutMs ?? 1000;
-  const now = opts.now ?? defaultNow;
+  const now = opts.now ?? preciseWallNow;
   const { address, family } = await resolve(host);
   const where = `${host}:${port}`;
 
