@@ -8,21 +8,24 @@
  * per call by the number dialled) and as the callers, the shipped announcement
  * server, and the supervisor as its own process (simulated box) moving the
  * route with a manual override. Limits are scaled down (5 min → 2 s, 10 min →
- * 4 s, availability intervals of 5 s) so the day fits in a minute.
+ * 5 s, short abandon under 2 s, availability intervals of 6 s) so the day fits
+ * in 72 s. Every timing keeps ≥ 1.5 s from the limit it must not cross, on the
+ * side a busy machine cannot push it over (its delays only lengthen waits):
+ * beside CPU hogs, hops of over a second were seen.
  *
- * Scenario, one event per 5 s interval (calls placed mid-interval):
- *   0 local answers after 0.5 s   1 local 1 s   2 local 3 s (over the 2 s limit)
+ * Scenario, one event per 6 s interval (calls placed mid-interval):
+ *   0 local answers after 0.5 s   1 local 0.5 s   2 local 3 s (over the 2 s limit)
  *   3 caller hangs up after 0.3 s while it rings (short abandon: not counted)
  *   ── route → backup (override) ──
- *   4 backup 0.5 s   5 backup 5 s (over the 4 s max)   6 no call
+ *   4 backup 0.5 s   5 backup 6 s (over the 5 s max)   6 no call
  *   ── the backup centre dies ──
  *   7 announcement   8 announcement
  *   ── route → local (override) ──
- *   9 caller gives up after 2.5 s of ringing (unanswered)
- *   10 local 1 s   11 local 0.5 s
+ *   9 caller gives up after 3 s of ringing (unanswered)
+ *   10 local 0.5 s   11 local 0.5 s
  * Ground truth: intervals 7, 8, 9 down → 9 of 12 up = 75 %; offered 10, answered
  * by a centre 7, within the limit 5 (0, 1, 4, 10, 11) = 50 %; longest wait call 5
- * (5 s); one call over the max.
+ * (6 s); one call over the max.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,7 +39,7 @@ import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
 import { parseCsv, startEvidenceProcess, writeEvidenceConfig } from './harness.js';
 
 const SIPP = path.join(import.meta.dirname, 'sipp');
-const B = 5000;
+const B = 6000;
 
 async function startDelayCentre(t: Test, role: string): Promise<{ uri: string; port: number; proc: SippProcess }> {
   const s = await scratchDir(`ev-${role}`);
@@ -125,8 +128,8 @@ t.test('report figures equal the scenario ground truth', async (t) => {
       timeZone: 'Europe/Oslo',
       heartbeatS: 1,
       ingestEveryMs: 500,
-      availability: { bucketS: B / 1000, shortAbandonS: 1, targetPercent: 99.7 },
-      answerTime: { limitS: 2, targetPercent: 90, maxS: 4 },
+      availability: { bucketS: B / 1000, shortAbandonS: 2, targetPercent: 99.7 },
+      answerTime: { limitS: 2, targetPercent: 90, maxS: 5 },
     },
   });
   const sup = await startEvidenceProcess(t, files);
@@ -152,7 +155,7 @@ t.test('report figures equal the scenario ground truth', async (t) => {
     );
   };
 
-  // Aligned to the report's intervals (local midnight + k·5 s is a multiple of 5 s in epoch ms).
+  // Aligned to the report's intervals (local midnight + k·6 s is a multiple of 6 s in epoch ms).
   const T0 = Math.ceil((Date.now() + 1500) / B) * B;
   const mid = (k: number) => T0 + k * B + B / 2;
   const placed: Placed[] = [];
@@ -161,7 +164,7 @@ t.test('report figures equal the scenario ground truth', async (t) => {
     placed.push(await placeCall(t, kam.sipPort, k, o));
   };
   await call(0, { number: 'd500' });
-  await call(1, { number: 'd1000' });
+  await call(1, { number: 'd500' });
   await call(2, { number: 'd3000' });
   await call(3, { number: 'ring', abandonAfterMs: 300 });
   await sleepUntil(T0 + 4 * B);
@@ -169,7 +172,7 @@ t.test('report figures equal the scenario ground truth', async (t) => {
   await route('backup');
   const backupDone = Date.now();
   await call(4, { number: 'd500' });
-  await call(5, { number: 'd5000' });
+  await call(5, { number: 'd6000' });
   await sleepUntil(T0 + 7 * B);
   await backup.proc.kill();
   await call(7, { number: 'd500' });
@@ -178,8 +181,8 @@ t.test('report figures equal the scenario ground truth', async (t) => {
   const localAsked = Date.now();
   await route('local');
   const localDone = Date.now();
-  await call(9, { number: 'ring', abandonAfterMs: 2500 });
-  await call(10, { number: 'd1000' });
+  await call(9, { number: 'ring', abandonAfterMs: 3000 });
+  await call(10, { number: 'd500' });
   await call(11, { number: 'd500' });
   const results = new Map<number, SippResult>();
   for (const p of placed) results.set(p.n, await p.done);
@@ -228,7 +231,10 @@ t.test('report figures equal the scenario ground truth', async (t) => {
         unservedCalls: Array<{ why: string; arrivedAt: number }>;
       }>(tech, 'GET', `/api/evidence/report?${q}`);
       // Every call's outcome has been read from Kamailio's files.
-      return r.json.total.answer.offered + r.json.total.answer.excluded === 11 && r.json.total.answer.excluded === 1 ? r : null;
+      if (r.json.total.answer.offered + r.json.total.answer.excluded === 11 && r.json.total.answer.excluded === 1) return r;
+      throw new Error(
+        `the report so far: ${JSON.stringify(r.json.total.answer)}; unserved ${JSON.stringify(r.json.unservedCalls.map((c) => [(c.arrivedAt - T0) / B, c.why]))}`,
+      );
     },
     { timeoutMs: 30_000, what: 'all 11 calls in the report' },
   );
@@ -273,12 +279,15 @@ t.test('report figures equal the scenario ground truth', async (t) => {
   t.equal(tot.answer.sharePercent, (5 / 10) * 100, '50 % answered within the limit');
   t.equal(tot.answer.shareMet, false);
   t.equal(tot.answer.maxMet, false, 'one caller waited over the max');
-  // At least the scenario's 5 s (a busy machine only adds); that it is call 5's is checked
-  // against the caller's own measurement next.
-  t.ok(tot.answer.longestWaitMs >= 5000, `the longest wait is at least call 5's 5 s (${tot.answer.longestWaitMs} ms)`);
+  // At least the scenario's 6 s (a busy machine only adds). Kamailio's wait lies inside the
+  // caller's own: it sees the INVITE after the caller sent it and passes the 200 on before the
+  // caller gets it (both are wall-clock stamps; 20 ms covers their resolution). How much
+  // inside depends on the machine's load — beside CPU hogs the two hops took 280 ms — so
+  // that is not asserted. That it is call 5's is checked by Call-ID in the call list below.
+  t.ok(tot.answer.longestWaitMs >= 6000, `the longest wait is at least call 5's 6 s (${tot.answer.longestWaitMs} ms)`);
   t.ok(
-    Math.abs(tot.answer.longestWaitMs - sippWait(5)) < 150,
-    `Kamailio's wait for call 5 (${tot.answer.longestWaitMs} ms) matches what the caller measured (${sippWait(5)} ms)`,
+    tot.answer.longestWaitMs <= sippWait(5) + 20,
+    `Kamailio's wait for call 5 (${tot.answer.longestWaitMs} ms) lies within what the caller measured (${sippWait(5)} ms)`,
   );
   const days = report.json.days;
   t.equal(
@@ -317,7 +326,7 @@ t.test('report figures equal the scenario ground truth', async (t) => {
   const html = await sup.as(tech, 'GET', `/api/evidence/report?${q}&format=html`);
   t.match(html.text, /<td class="n">75\.000<\/td>/, 'the printable page shows 75.000 %');
   t.match(html.text, /Definisjoner \/ Definitions/, "with the figures' definitions");
-  t.match(html.text, /intervaller på 5 s/);
+  t.match(html.text, /intervaller på 6 s/);
 
   // T22: every call carries its caller ID (the trunk's P-Asserted-Identity) and Call-ID.
   const calls = await sup.as(tech, 'GET', `/api/evidence/calls?${q}&format=csv`);
@@ -337,5 +346,6 @@ t.test('report figures equal the scenario ground truth', async (t) => {
     rows.every((r) => /^1-\d+@127\.0\.0\.1$/.test(r.call_id ?? '')),
     'Call-IDs as SIPp sent them',
   );
+  t.equal(tot.answer.longestWaitCallId, rows[5]?.call_id, "the longest wait is call 5's (the sixth call to arrive)");
   t.equal((await sup.as(await sup.login('sykepleier1', 'operator'), 'GET', `/api/evidence/calls?${q}`)).status, 403, 'caller IDs only for technicians');
 });
