@@ -3,6 +3,11 @@
  * goes through here: the person, their role and a stated reason are written to
  * the hash chain (who, when, which, why) BEFORE anything is served, and shown
  * as an event. No reason, no access.
+ *
+ * The event says THAT an access happened (who, what, when, which chain entry),
+ * never why: every role reads the event log and the live feed, and a reason
+ * ("complaint from the patient's daughter about …") is itself health data. The
+ * reason stays in the chain, read through the admin-only access record.
  */
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -37,6 +42,14 @@ export interface AccessDeps {
   minReasonLength: number;
 }
 
+const ACTION_EN: Record<AccessAction, string> = {
+  list: 'listed',
+  listen: 'listened to',
+  export: 'exported',
+  hold: 'put a legal hold on',
+  release: 'released the hold on',
+};
+
 const ACTION_NB: Record<AccessAction, string> = {
   list: 'listet',
   listen: 'lyttet til',
@@ -66,7 +79,7 @@ export class AudiologAccess {
     return rec;
   }
 
-  /** Chain the access, then make it visible. Returns the chain entry. */
+  /** Chain the access (with its reason), then make it visible (without it). Returns the chain entry. */
   log(action: AccessAction, who: Accessor, reason: string, recordingIds: readonly string[], extra: Record<string, unknown> = {}): ChainEntry {
     const at = this.d.now();
     const entry = this.d.audiolog.store.append(
@@ -77,21 +90,21 @@ export class AudiologAccess {
     );
     const which =
       recordingIds.length === 0 ? 'the recording list' : recordingIds.length === 1 ? `recording ${recordingIds[0]}` : `${recordingIds.length} recordings`;
+    const whichNb = recordingIds.length === 1 ? `opptak ${recordingIds[0]}` : recordingIds.length === 0 ? 'opptakslisten' : `${recordingIds.length} opptak`;
     this.d.event({
       kind: 'recording.access',
       severity: 'info',
       subsystem: 'recording',
       actor: who.username,
-      en: `${who.username} (${who.role}) ${action === 'list' ? 'listed' : action === 'listen' ? 'listened to' : action === 'export' ? 'exported' : action === 'hold' ? 'put a legal hold on' : 'released the hold on'} ${which}: ${reason}`,
-      nb: `${who.username} (${who.role}) ${ACTION_NB[action]} ${recordingIds.length === 1 ? `opptak ${recordingIds[0]}` : recordingIds.length === 0 ? 'opptakslisten' : `${recordingIds.length} opptak`}: ${reason}`,
-      data: { action, recordings: recordingIds, reason, chainSeq: entry.seq },
+      en: `${who.username} (${who.role}) ${ACTION_EN[action]} ${which} (reason in access record #${entry.seq})`,
+      nb: `${who.username} (${who.role}) ${ACTION_NB[action]} ${whichNb} (begrunnelsen står i tilgangsloggen, oppføring #${entry.seq})`,
+      data: { action, recordings: recordingIds, chainSeq: entry.seq },
     });
     return entry;
   }
 
-  /** The WAV to play; the access is chained first. */
-  async listen(id: string, who: Accessor, reason: string | undefined): Promise<{ file: string; size: number; recording: RecordingRow; accessSeq: number }> {
-    const why = this.checkReason(reason);
+  /** The WAV of a recording, found and measured; nothing is logged (see `listen`). */
+  async audioFile(id: string): Promise<{ file: string; size: number; recording: RecordingRow }> {
     const rec = this.recording(id);
     const file = this.d.audiolog.filePath(rec, FILE_AUDIO);
     const size = (
@@ -99,8 +112,15 @@ export class AudiologAccess {
         throw new AccessRefused(409, `recording ${id}: ${FILE_AUDIO} is missing from the archive — run \`vaktpost audiolog verify\``);
       })
     ).size;
+    return { file, size, recording: rec };
+  }
+
+  /** Listening to one recording: the access is chained (with the reason) before anything can be played. */
+  async listen(id: string, who: Accessor, reason: string | undefined): Promise<{ file: string; size: number; recording: RecordingRow; accessSeq: number }> {
+    const why = this.checkReason(reason);
+    const a = await this.audioFile(id);
     const entry = this.log('listen', who, why, [id]);
-    return { file, size, recording: rec, accessSeq: entry.seq };
+    return { ...a, accessSeq: entry.seq };
   }
 
   /** Audio, metadata, hashes and the chain proof as a tar stream; the access is chained first. */

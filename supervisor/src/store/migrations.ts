@@ -269,4 +269,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audiolog_calls_state ON audiolog_calls(state, connected_at);
   CREATE INDEX audiolog_calls_decided ON audiolog_calls(decided_at);
   `,
+  // #17: a listening reason is health data, and every role reads the event log and the live
+  // feed; earlier versions copied it into recording.access events. Taken out here — it stays
+  // in the audio log's access record (admin only), which the event names by its entry number.
+  `
+  UPDATE events SET
+    message_en = CASE WHEN instr(message_en, ': ') > 0 THEN substr(message_en, 1, instr(message_en, ': ') - 1)
+                      ELSE coalesce(actor, '?') || ' accessed the audio log' END
+                 || ' (reason in access record #' || coalesce(json_extract(data_json, '$.chainSeq'), '?') || ')',
+    message_nb = CASE WHEN instr(message_nb, ': ') > 0 THEN substr(message_nb, 1, instr(message_nb, ': ') - 1)
+                      ELSE coalesce(actor, '?') || ' brukte lydloggen' END
+                 || ' (begrunnelsen står i tilgangsloggen, oppføring #' || coalesce(json_extract(data_json, '$.chainSeq'), '?') || ')',
+    data_json = json_remove(data_json, '$.reason')
+  WHERE kind = 'recording.access' AND json_valid(data_json) AND json_extract(data_json, '$.reason') IS NOT NULL;
+  `,
 ];

@@ -196,6 +196,8 @@ const en = {
   'audio.needReason': 'State a reason of at least {n} characters to play a recording.',
   'audio.playing': 'Playing recording {id}',
   'audio.logged': 'Access logged: {user}, entry #{seq}, reason “{reason}”.',
+  'audio.playFailed':
+    'The recording could not be played: its playback ticket has run out (or the box restarted). Press Play again — that is a new access and is logged.',
   'audio.testCall': 'test call',
   'audio.held': 'legal hold {case}',
   'audio.status.complete': 'complete',
@@ -446,6 +448,8 @@ const nb: Record<MsgKey, string> = {
   'audio.needReason': 'Oppgi en grunn på minst {n} tegn for å spille av et opptak.',
   'audio.playing': 'Spiller av opptak {id}',
   'audio.logged': 'Tilgang logget: {user}, oppføring #{seq}, grunn «{reason}».',
+  'audio.playFailed':
+    'Opptaket kunne ikke spilles av: avspillingsbilletten er utløpt (eller boksen er startet på nytt). Trykk Spill av igjen – det er en ny tilgang og logges.',
   'audio.testCall': 'testanrop',
   'audio.held': 'rettslig hold {case}',
   'audio.status.complete': 'komplett',

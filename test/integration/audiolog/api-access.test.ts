@@ -1,8 +1,8 @@
 /**
  * Acceptance 6 (issue #7): recordings only through the API, with role and a
  * stated reason; every access logged (who, when, which, why) in the hash chain
- * and visible. Playback without a reason is refused; with one it is served,
- * logged and listed. The export bundle checks out with `sha256sum -c` and its
+ * and visible (the event without the reason: #17). Playback without a reason is
+ * refused; with one the access is logged and a playback ticket streams the WAV. The export bundle checks out with `sha256sum -c` and its
  * own dependency-free verifier.
  */
 import { execFile } from 'node:child_process';
@@ -47,7 +47,7 @@ t.test('listen and export need a role and a reason; every access is chained and 
 
   // No reason → refused, and nothing served.
   const before = accessEntries().length;
-  const noReason = await app.inject({ method: 'GET', url: `/api/audiolog/recordings/${rec.id}/audio`, headers: as('kari') });
+  const noReason = await app.inject({ method: 'POST', url: `/api/audiolog/recordings/${rec.id}/listen`, headers: as('kari'), payload: {} });
   t.equal(noReason.statusCode, 400, `playback without a reason is refused: ${noReason.json().error}`);
   t.notOk(noReason.headers['content-type']?.toString().startsWith('audio/'), 'no audio in the refusal');
   const short = await app.inject({ method: 'POST', url: `/api/audiolog/recordings/${rec.id}/listen`, headers: as('kari'), payload: { reason: 'x' } });
@@ -56,30 +56,36 @@ t.test('listen and export need a role and a reason; every access is chained and 
 
   // The wrong role, even with a reason.
   const operator = await app.inject({
-    method: 'GET',
-    url: `/api/audiolog/recordings/${rec.id}/audio?reason=${encodeURIComponent('Klagesak 2026-114')}`,
+    method: 'POST',
+    url: `/api/audiolog/recordings/${rec.id}/listen`,
     headers: as('ola'),
+    payload: { reason: 'Klagesak 2026-114' },
   });
   t.equal(operator.statusCode, 403, 'an operator may not listen (listenRole admin)');
-  const anon = await app.inject({ method: 'GET', url: `/api/audiolog/recordings/${rec.id}/audio?reason=x` });
+  const anon = await app.inject({ method: 'POST', url: `/api/audiolog/recordings/${rec.id}/listen`, payload: { reason: 'Klagesak 2026-114' } });
   t.equal(anon.statusCode, 401, 'not logged in: 401');
 
-  // With a reason: served, logged first, visible.
+  // With a reason: logged first, visible, then streamed with the ticket.
   const reason = 'Klagesak 2026-114: pårørende klager på vurderingen';
   const askedAt = Date.now();
-  const ok = await app.inject({ method: 'GET', url: `/api/audiolog/recordings/${rec.id}/audio?reason=${encodeURIComponent(reason)}`, headers: as('kari') });
+  const grant = await app.inject({ method: 'POST', url: `/api/audiolog/recordings/${rec.id}/listen`, headers: as('kari'), payload: { reason } });
   const answeredAt = Date.now();
-  t.equal(ok.statusCode, 200, 'served with a reason');
+  t.equal(grant.statusCode, 200, 'a playback ticket with a reason');
+  const g = grant.json() as { url: string; accessSeq: number };
+  const ok = await app.inject({ method: 'GET', url: g.url, headers: as('kari') });
+  t.equal(ok.statusCode, 200, 'served with the ticket');
   t.equal(ok.headers['content-type'], 'audio/wav');
   t.ok(ok.rawPayload.equals(await readFile(audiolog.filePath(rec, 'audio.wav'))), 'the archived WAV, byte for byte');
   const logged = accessEntries()[0];
   const body = JSON.parse(logged?.bodyJson ?? '{}') as Record<string, unknown>;
   t.match(body, { action: 'listen', by: 'kari', role: 'admin', reason, recordings: [rec.id] }, 'who, which and why are in the chain');
   t.ok(logged && logged.at >= askedAt && logged.at <= answeredAt, `and when: during the request (${logged?.at} in [${askedAt}, ${answeredAt}])`);
-  t.equal(String(ok.headers['x-vaktpost-access-seq']), String(logged?.seq), 'the response names its access entry');
+  t.equal(g.accessSeq, logged?.seq, 'the ticket names its access entry');
+  t.equal(String(ok.headers['x-vaktpost-access-seq']), String(logged?.seq), 'and so does the stream');
+  t.equal(accessEntries().length, before + 1, 'streaming wrote nothing more: one listen, one entry');
   const ev = h.events.find((e) => e.kind === 'recording.access');
-  t.match(ev, { actor: 'kari', severity: 'info' }, `visible as an event: ${ev?.en}`);
-  t.match(ev?.en ?? '', reason);
+  t.match(ev, { actor: 'kari', severity: 'info', data: { action: 'listen', recordings: [rec.id], chainSeq: logged?.seq } }, `visible as an event: ${ev?.en}`);
+  t.notMatch(JSON.stringify(ev), 'Klagesak', 'but the reason is not in the event (every role reads those)');
   const log = await app.inject({ method: 'GET', url: `/api/audiolog/access?recording=${rec.id}`, headers: as('kari') });
   t.match(log.json(), { access: [{ action: 'listen', by: 'kari', reason, recordingId: rec.id }] }, 'listed by the access log API');
 

@@ -2,11 +2,13 @@
  * The audio log (lydlogg): search recordings by time and caller, play one with a
  * stated reason. Recordings are patient record: the server refuses playback without
  * a reason and writes every search and playback to the hash-chained access log (who,
- * when, which, why) before a byte is served. The reason goes in a POST body (not in
- * a URL that proxies and histories keep); the WAV is played from a blob: URL and
- * dropped when another one is played or the page is left.
+ * when, which, why) before a byte is served. Search and Play are POSTs with the reason
+ * in the body (not in a URL that proxies and histories keep): Play chains the access
+ * and gets a short-lived playback ticket bound to this session and recording; the
+ * <audio> element streams with it (seeking by Range requests), and those GETs write
+ * nothing — so no page elsewhere can make the browser write an access in our name.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, apiFile, errText } from '../../api.js';
 import { download } from '../../csv.js';
 import { fmtDateTime, fmtDuration } from '../../format.js';
@@ -14,7 +16,7 @@ import { type MsgKey, t } from '../../i18n.js';
 import { roleAtLeast } from '../../roles.js';
 import type { RecordingRow, Role, User } from '../../wire.js';
 
-/** A row of GET /api/audiolog/recordings: the store's own shape, the fields shown here. */
+/** A row of POST /api/audiolog/recordings/search: the store's own shape, the fields shown here. */
 type Recording = Pick<RecordingRow, 'id' | 'kind' | 'status' | 'startedAt' | 'caller' | 'called' | 'route' | 'centre' | 'audioMs' | 'held' | 'holdCase'>;
 
 interface AudiologStatus {
@@ -30,20 +32,29 @@ interface Search {
 
 interface Playing {
   id: string;
+  /** The audio URL with its playback ticket (same origin: the session cookie goes along). */
   url: string;
-  accessSeq: string | null;
+  accessSeq: number;
   reason: string;
+}
+
+/** The answer of POST /api/audiolog/recordings/:id/listen. */
+interface ListenGrant {
+  accessSeq: number;
+  url: string;
+  expiresAt: number;
 }
 
 const PAGE = 100;
 
-function query(s: Search, reason: string): string {
-  const q = new URLSearchParams({ limit: String(PAGE) });
-  if (s.since) q.set('since', String(new Date(s.since).getTime()));
-  if (s.until) q.set('before', String(new Date(s.until).getTime()));
-  if (s.caller.trim()) q.set('caller', s.caller.replace(/[\s-]/g, ''));
-  if (reason.trim()) q.set('reason', reason.trim());
-  return `/api/audiolog/recordings?${q}`;
+/** The body of POST /api/audiolog/recordings/search. */
+function searchBody(s: Search, reason: string): Record<string, string | number> {
+  const b: Record<string, string | number> = { limit: PAGE };
+  if (s.since) b.since = new Date(s.since).getTime();
+  if (s.until) b.before = new Date(s.until).getTime();
+  if (s.caller.trim()) b.caller = s.caller.replace(/[\s-]/g, '');
+  if (reason.trim()) b.reason = reason.trim();
+  return b;
 }
 
 export function AudioLog({ user }: { user: User }) {
@@ -57,16 +68,11 @@ export function AudioLog({ user }: { user: User }) {
   const [err, setErr] = useState<string | null>(null);
   const [caseRef, setCaseRef] = useState('');
   const [done, setDone] = useState<string | null>(null);
-  const urlRef = useRef<string | null>(null);
 
   useEffect(() => {
     api<AudiologStatus>('GET', '/api/audiolog/status')
       .then(setStatus)
       .catch((e) => (e instanceof ApiError && e.status === 404 ? setStatus(null) : setErr(errText(e))));
-    // The blob holds call audio: let it go with the page.
-    return () => {
-      if (urlRef.current) URL.revokeObjectURL(urlRef.current);
-    };
   }, []);
 
   if (status === undefined) return err ? <ErrorLine text={err} /> : <p class="muted">{t('audio.loading')}</p>;
@@ -98,7 +104,7 @@ export function AudioLog({ user }: { user: User }) {
     }
     setBusy(true);
     try {
-      const r = await api<{ recordings: Recording[] }>('GET', query(draft, reason));
+      const r = await api<{ recordings: Recording[] }>('POST', '/api/audiolog/recordings/search', searchBody(draft, reason));
       setRows(r.recordings);
       setErr(null);
     } catch (e2) {
@@ -112,12 +118,8 @@ export function AudioLog({ user }: { user: User }) {
     setBusy(true);
     setErr(null);
     try {
-      const res = await apiFile(`/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, { reason: reason.trim() });
-      const blob = await res.blob();
-      if (urlRef.current) URL.revokeObjectURL(urlRef.current);
-      const url = URL.createObjectURL(blob);
-      urlRef.current = url;
-      setPlaying({ id: rec.id, url, accessSeq: res.headers.get('x-vaktpost-access-seq'), reason: reason.trim() });
+      const g = await api<ListenGrant>('POST', `/api/audiolog/recordings/${encodeURIComponent(rec.id)}/listen`, { reason: reason.trim() });
+      setPlaying({ id: rec.id, url: g.url, accessSeq: g.accessSeq, reason: reason.trim() });
     } catch (e2) {
       setErr(errText(e2));
     } finally {
@@ -229,9 +231,17 @@ export function AudioLog({ user }: { user: User }) {
         <section class="card" aria-labelledby="audio-playing-h" data-testid="audio-player" data-id={playing.id}>
           <h3 id="audio-playing-h">{t('audio.playing', { id: playing.id })}</h3>
           {/* biome-ignore lint/a11y/useMediaCaption: call recordings have no transcript to caption */}
-          <audio controls autoPlay src={playing.url} data-testid="audio-element" />
+          <audio
+            controls
+            autoPlay
+            preload="auto"
+            src={playing.url}
+            // The ticket ran out (or the box restarted): say so, and how to go on.
+            onError={() => setErr(t('audio.playFailed'))}
+            data-testid="audio-element"
+          />
           <p class="muted" data-testid="audio-logged">
-            {t('audio.logged', { user: user.username, seq: playing.accessSeq ?? '?', reason: playing.reason })}
+            {t('audio.logged', { user: user.username, seq: playing.accessSeq, reason: playing.reason })}
           </p>
         </section>
       ) : null}
