@@ -1,8 +1,9 @@
 /**
  * Acceptance (issue #15, flapping link at supervisor level): the real supervisor
  * process (`vaktpost run`) in the test-bed's box namespace while wan1 flaps every
- * 3 s for 2 minutes (carrier down 1 s, up 2 s, on the ISP side). Before flap
- * damping that was 40 state transitions and 160 warning events; now the events the
+ * 3 s for 1 minute in `make test`, 2 minutes in `make chaos` (VAKTPOST_CHAOS=long)
+ * (carrier down 1 s, up 2 s, on the ISP side). Before flap
+ * damping 2 minutes were 40 state transitions and 160 warning events; now the events the
  * supervisor stores for the WAN (`signal.status` per key, `subsystem.status`) are
  * bounded, and the route never moves (wan2 carries the site). Read from the store;
  * timings are printed, not asserted.
@@ -12,7 +13,9 @@ import { Testbed } from '../../helpers/netns/testbed.js';
 import { scratchDir } from '../../helpers/util.js';
 import { startNsSupervisor } from './nsSupervisor.js';
 
-const FLAP_MS = 120_000;
+const LONG = process.env.VAKTPOST_CHAOS === 'long';
+const FLAP_MS = LONG ? 120_000 : 60_000;
+const FLAP_TEXT = LONG ? '2 minutes' : '1 minute';
 const DOWN_MS = 1000;
 const UP_MS = 2000;
 /** Awaited states: generous, for a busy 2-core machine (longer = "never", not "slow"). */
@@ -23,7 +26,7 @@ const PORT = 18080;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-t.test('supervisor: wan1 flapping every 3 s for 2 minutes — bounded WAN events in the store, no route change', async (t) => {
+t.test(`supervisor: wan1 flapping every 3 s for ${FLAP_TEXT} — bounded WAN events in the store, no route change`, async (t) => {
   const bed = await Testbed.create();
   t.teardown(() => bed.teardown());
   const { dir, cleanup } = await scratchDir('wan-flap-sup');
@@ -46,7 +49,7 @@ t.test('supervisor: wan1 flapping every 3 s for 2 minutes — bounded WAN events
   const end = Date.now();
   const flapEnd = maxId();
   t.comment(`${edges} carrier drops in ${((end - start) / 1000).toFixed(0)} s`);
-  t.ok(edges >= 30, 'the link really flapped');
+  t.ok(edges >= Math.floor((FLAP_MS / (DOWN_MS + UP_MS)) * 0.75), `the link really flapped (${edges} drops)`);
 
   const trusted = await waitStatus('wan.wan1.state ok again (trusted)', (s) => signal(s, 'wan.wan1.state')?.status === 'ok', TRUST_MS);
   t.comment(`wan1 trusted again ${((Date.now() - end) / 1000).toFixed(1)} s after the last flap: ${signal(trusted, 'wan.wan1.state')?.detail}`);
@@ -73,7 +76,7 @@ t.test('supervisor: wan1 flapping every 3 s for 2 minutes — bounded WAN events
   for (const [k, n] of perKey) t.ok(n <= 6, `${k}: ${n} signal.status events (≤ 6), not one per flap`);
   t.ok(
     wanSignal(flapEvents).length <= 30,
-    `WAN signal.status events during the 2 minutes of flapping: ${wanSignal(flapEvents).length} (≤ 30; 160 before damping)`,
+    `WAN signal.status events during the ${FLAP_TEXT} of flapping: ${wanSignal(flapEvents).length} (≤ 30; 160 in 2 minutes before damping)`,
   );
   t.ok(wanSub.length <= 6, `WAN subsystem.status events from the first flap until trusted again: ${wanSub.length} (≤ 6; one per flap before damping)`);
   t.same(
