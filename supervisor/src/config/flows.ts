@@ -90,3 +90,18 @@ export const FlowsConfigSchema = z.strictObject({
 });
 
 export type FlowsConfig = z.infer<typeof FlowsConfigSchema>;
+
+/**
+ * check-config's advice on the flows: a supervisor that is not root cannot run the flows
+ * as their own user, so a flow (code) can read whatever the supervisor can.
+ */
+export function flowsAdvice(cfg: FlowsConfig, uid: number | undefined = process.getuid?.()): Array<{ path: string[]; en: string; nb: string }> {
+  if (!cfg.enabled || uid === undefined || uid === 0) return [];
+  return [
+    {
+      path: ['flows', 'enabled'],
+      en: `the flows child will NOT be isolated: this runs as uid ${uid}, not root, so Node-RED runs as this same user and a deployed flow can read everything Vaktpost can (the store, the CLI token). Run the supervisor as root (vaktpost.service does) with the user "${cfg.user}" created`,
+      nb: `flytene blir IKKE isolert: prosessen kjører som uid ${uid}, ikke root, så Node-RED kjører som samme bruker og en flyt kan lese alt Vaktpost kan. Kjør som root med brukeren «${cfg.user}» opprettet`,
+    },
+  ];
+}
