@@ -11,7 +11,7 @@
  * user: uid ≠ 0 and every read fails with EACCES. The file nodes (`file in` …), which
  * would read the same files without any escape, are not loaded.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ensureFlowsBuilt } from '../integration/flows/build.js';
@@ -34,6 +34,11 @@ t.test('a technician deploying flows reaches none of the supervisor’s secrets'
   t.teardown(cleanup);
   // Like /var/lib: others may pass through to the flows home beside the data dir.
   chmodSync(dir, 0o711);
+  // A box upgraded from before the flows had their own home: Node-RED's node credentials were
+  // in the data dir (made here with the umask's 0755, which the supervisor must close).
+  const legacyCreds = path.join(dir, 'data', 'flows', 'node-red', 'flows_cred.json');
+  mkdirSync(path.dirname(legacyCreds), { recursive: true });
+  writeFileSync(legacyCreds, '{"legacy-node":{"password":"kept-over-the-upgrade"}}\n', { mode: 0o600 });
   const { file, port } = await writeSimConfig(dir, 'flows:\n  enabled: true\n  startGraceMs: 0\n  hungAfterMs: 30000\n');
   const sup = await startSupervisor(file, port, { [SECRET_ENV]: 'do-not-leak-4711' });
   t.teardown(() => sup.kill());
@@ -85,6 +90,12 @@ t.test('a technician deploying flows reaches none of the supervisor’s secrets'
     t.ok(s.runsAs.isolated, 'the child runs isolated');
     t.equal(s.runsAs.user, 'vaktpost-flows');
     t.not(s.runsAs.uid, 0);
+    t.equal(statSync(sup.dataDir).mode & 0o007, 0, 'the data dir gives others nothing');
+    const home = `${sup.dataDir}-flows`;
+    t.equal(statSync(home).uid, s.runsAs.uid, 'the flows home belongs to the flows user');
+    t.equal(statSync(home).mode & 0o777, 0o700, 'and to no one else');
+    const creds = path.join(home, 'node-red', 'flows_cred.json');
+    t.equal(statSync(creds).uid, s.runsAs.uid, 'the old node credentials were carried over by the child itself');
     const nodes = await asTech('GET', '/flows/nodes', undefined, { accept: 'application/json' });
     t.equal(nodes.status, 200);
     const types = (nodes.json as Array<{ types: string[] }>).flatMap((x) => x.types);

@@ -22,6 +22,8 @@ export interface FlowsProcessOptions {
   initialFlows?: unknown[];
   /** Node-RED's file nodes (flows.fileNodes). */
   fileNodes: boolean;
+  /** Credentials from the old userDir (<dataDir>/flows/node-red), carried over once. */
+  legacyCredentials?: string;
   nodesDir: string;
   socketPath: string;
   adminRoot: string;
@@ -132,6 +134,7 @@ export class FlowsProcess extends EventEmitter<{ message: [ChildToHost]; exit: [
       userDir: this.o.userDir,
       ...(this.o.initialFlows ? { flows: this.o.initialFlows } : {}),
       fileNodes: this.o.fileNodes,
+      ...(this.o.legacyCredentials ? { legacyCredentials: this.o.legacyCredentials } : {}),
       nodesDir: this.o.nodesDir,
       socketPath: this.o.socketPath,
       adminRoot: this.o.adminRoot,

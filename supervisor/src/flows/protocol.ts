@@ -106,6 +106,11 @@ export interface ChildInit {
   userDir: string;
   /** Written to <userDir>/flows.json before Node-RED starts; absent = keep what is there. */
   flows?: unknown[];
+  /**
+   * Node-RED's encrypted node credentials from before the child had its own home
+   * (<dataDir>/flows/node-red/flows_cred.json): written only where none exist yet.
+   */
+  legacyCredentials?: string;
   /** Load Node-RED's file nodes (file, file in, watch); off unless flows.fileNodes. */
   fileNodes: boolean;
   /** Folder of the vaktpost node package (its package.json has a `node-red.nodes` map). */

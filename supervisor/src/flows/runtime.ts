@@ -36,6 +36,8 @@ export interface FlowsRuntimeOptions {
   home: string;
   userDir: string;
   fileNodes: boolean;
+  /** Node-RED credentials from the old userDir inside the data dir (read by root, handed over once). */
+  legacyCredentials?: string;
   socketPath: string;
   adminRoot: string;
   nodesDir: string;
@@ -147,6 +149,7 @@ export class FlowsRuntime extends EventEmitter<{ status: [RuntimeStatus]; messag
       // The store is the source of truth; Node-RED's flows.json is derived from it on every start.
       initialFlows: this.d.currentFlows(),
       fileNodes: this.o.fileNodes,
+      ...(this.o.legacyCredentials ? { legacyCredentials: this.o.legacyCredentials } : {}),
       nodesDir: this.o.nodesDir,
       socketPath: this.o.socketPath,
       adminRoot: this.o.adminRoot,

@@ -98,6 +98,7 @@ export class FlowsService {
         runAs: this.runAs,
         home: this.home,
         fileNodes: d.cfg.fileNodes,
+        ...this.legacyCredentials(),
         userDir: path.join(this.home, 'node-red'),
         socketPath: path.join(this.home, 'run', 'editor.sock'),
         adminRoot: this.adminRoot,
@@ -412,6 +413,12 @@ export class FlowsService {
       // Never started, so never root: a placeholder no child is forked with.
       return { id: { isolated: false, user: this.d.cfg.user, uid: -1, gid: -1, why: err.message }, problem: err.message };
     }
+  }
+
+  /** Before the child had its own home, Node-RED's userDir was <dataDir>/flows/node-red: keep its node credentials. */
+  private legacyCredentials(): { legacyCredentials?: string } {
+    const file = path.join(this.dir, 'node-red', 'flows_cred.json');
+    return existsSync(file) ? { legacyCredentials: readFileSync(file, 'utf8') } : {};
   }
 
   private credentialSecret(): string {
