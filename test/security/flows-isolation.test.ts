@@ -15,6 +15,7 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ensureFlowsBuilt } from '../integration/flows/build.js';
+import { startHarness } from '../integration/flows/harness.js';
 import { startSupervisor, writeSimConfig } from '../helpers/supervisorProcess.js';
 import { scratchDir, waitFor } from '../helpers/util.js';
 
@@ -173,4 +174,19 @@ t.test('a technician deploying flows reaches none of the supervisor’s secrets'
     const token = await asTech('GET', '/flows/context/global/token');
     t.notMatch(token.text, new RegExp(sup.token().slice(0, 16)), 'the token was not read');
   });
+});
+
+t.test('without the flows user the flows do not run at all — never as root', async (t) => {
+  const h = await startHarness({ flows: { user: 'vaktpost-no-such-user' } });
+  t.teardown(() => h.close());
+  const s = h.flows.status();
+  t.equal(s.runtime.state, 'off', 'no Node-RED child was started');
+  t.equal(h.flows.runtime.pid, null, 'no pid');
+  t.notOk(s.runsAs.isolated, 'status says the child is not isolated');
+  const alarm = h.events('flows.notIsolated')[0];
+  t.equal(alarm?.severity, 'alarm', 'an alarm says why');
+  t.match(alarm?.en ?? '', /useradd --system .* vaktpost-no-such-user/, 'and names the fix');
+  t.match(alarm?.nb ?? '', /opprett brukeren/, 'in Norwegian too');
+  const dep = await h.deployViaEditor(h.template('default'));
+  t.equal(dep.status, 502, `a deploy finds no runtime to reach: ${dep.text.slice(0, 120)}`);
 });

@@ -10,6 +10,7 @@
  * user: then the child runs as it is, and that is said (log line, check-config, status).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { userInfo } from 'node:os';
 import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 
 export type FlowsIdentity =
@@ -32,9 +33,13 @@ export function resolveFlowsIdentity(user: string): FlowsIdentity {
   const myUid = process.getuid?.() ?? 0;
   const myGid = process.getgid?.() ?? 0;
   if (myUid !== 0) {
+    let me = String(myUid);
+    try {
+      me = userInfo().username;
+    } catch {}
     return {
       isolated: false,
-      user: String(myUid),
+      user: me,
       uid: myUid,
       gid: myGid,
       why: `the supervisor runs as uid ${myUid}, not root, so it cannot start the flows as "${user}": the flows run as the supervisor's own user and can read everything it can`,

@@ -149,7 +149,7 @@ export class FlowsService {
         severity: 'alarm',
         subsystem: 'flows',
         en: `The flows do not run: ${this.setupProblem}; the built-in policy decides`,
-        nb: `Flytene kjører ikke: flytbrukeren «${this.d.cfg.user}» mangler (flytene kjører aldri som root); den innebygde policyen bestemmer — opprett brukeren: useradd --system --no-create-home --shell /usr/sbin/nologin ${this.d.cfg.user}`,
+        nb: `Flytene kjører ikke: flytbrukeren «${this.d.cfg.user}» mangler eller er root (flytene kjører aldri som root); den innebygde policyen bestemmer — opprett brukeren: useradd --system --no-create-home --shell /usr/sbin/nologin ${this.d.cfg.user}`,
       });
       return;
     }
