@@ -13,6 +13,11 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The Node-RED flows run as their own system user, never as root (flows.user).
+if [ "$(id -u)" -eq 0 ] && ! id vaktpost-flows >/dev/null 2>&1; then
+  echo "vaktpost: creating the system user vaktpost-flows (the flows child runs as it)"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vaktpost-flows
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "vaktpost: missing Debian packages: ${missing[*]} — run 'sudo $0' (mangler Debian-pakker: kjør som root)" >&2

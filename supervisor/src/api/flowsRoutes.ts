@@ -3,8 +3,9 @@
  *  - /flows/…  the Node-RED editor and admin API, proxied to the child's unix socket,
  *    behind Vaktpost's login: any logged-in user may look (operators read-only),
  *    changes need technician or admin. Deploys (POST /flows/flows) are versioned with
- *    who/when/diff; the endpoints that would change flows around that record
- *    (single-flow API, module installs, runtime start/stop) are refused.
+ *    who/when/diff; a change passes only on an allow-listed, exact path
+ *    (flowsEditorPaths.ts), so the single-flow API, module installs, runtime start/stop
+ *    and spellings Node-RED would route to a deploy (/flows/FLOWS, /flows//flows) are refused.
  *  - the editor's WebSocket (/flows/comms): upgrades on /flows/… come from the API's
  *    upgrade router (upgrades.ts: it answers 401 without a login, 404 for paths
  *    nobody owns, and destroys a socket whose handshake takes over 10 s) and are
@@ -17,6 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FlowsInputError, type FlowsService } from '../flows/service.js';
 import { type Accounts, hasRole, type User } from './auth.js';
+import { classifyEditorRequest } from './flowsEditorPaths.js';
 import { badRequest, requireRole } from './guards.js';
 import { refuseUpgrade } from './upgrades.js';
 
@@ -102,16 +104,6 @@ function originHost(origin: string): string | null {
   }
 }
 
-/** Paths that would change the flows without going through the versioned deploy. */
-function refusedChange(method: string, path: string, root: string): string | null {
-  if (method === 'GET' || method === 'HEAD') return null;
-  const p = path.slice(root.length);
-  if (p === '/flow' || p.startsWith('/flow/')) return 'the single-flow API bypasses versioning — deploy from the editor (Deploy) instead';
-  if (p === '/nodes' || p.startsWith('/nodes/')) return 'installing or switching node modules is disabled on Vaktpost';
-  if (p === '/flows/state') return 'starting and stopping the flows runtime is done by Vaktpost';
-  return null;
-}
-
 export function registerFlowsRoutes(app: FastifyInstance, d: FlowsRoutesDeps): void {
   const root = d.flows.adminRoot;
 
@@ -130,15 +122,16 @@ export function registerFlowsRoutes(app: FastifyInstance, d: FlowsRoutesDeps): v
         if (!readOnly && !hasRole(user.role, 'technician')) {
           return reply.code(403).send({ error: 'changing flows requires role technician (krever rollen technician)' });
         }
-        const refused = refusedChange(method, path, root);
-        if (refused) return reply.code(405).send({ error: refused });
+        // Decided on the raw path: Node-RED's router would take /flows/FLOWS or /flows//flows as a deploy.
+        const verdict = classifyEditorRequest(method, path, root);
+        if (verdict.kind === 'refuse') return reply.code(verdict.status).send({ error: verdict.error });
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) {
           if (v === undefined || DROP_REQUEST.has(k)) continue;
           headers[k] = Array.isArray(v) ? v.join(', ') : v;
         }
-        if (method === 'POST' && path === `${root}/flows`) {
+        if (verdict.kind === 'deploy') {
           try {
             const res = await d.flows.deployFromEditor(body ?? Buffer.from(''), headers, user.username);
             const type = res.headers['content-type'];

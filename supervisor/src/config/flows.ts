@@ -1,7 +1,7 @@
 /**
  * Config for the municipality's fallback as Node-RED flows (`flows:` in vaktpost.yaml).
  * Off by default: without flows the built-in policy decides alone. When on, Node-RED
- * runs in a child process under `<box.dataDir>/flows`, its editor is served at /flows
+ * runs in a child process as its own user (`flows.user`) in `flows.homeDir`, its editor is served at /flows
  * behind Vaktpost's login, and its proposals are applied only under the timeouts below.
  */
 import { z } from 'zod';
@@ -58,6 +58,30 @@ export const FlowsConfigSchema = z.strictObject({
   deviationsPerMinute: z.number().int().min(1).max(1000).default(30),
   /** Node-RED's own log level (its lines go to Vaktpost's log at debug level). */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('warn'),
+  /**
+   * The system user the Node-RED child runs as when the supervisor runs as root. A flow is
+   * code (a Function node reaches `process`): this user must own nothing of Vaktpost's — it
+   * cannot read the data dir (store, tokens, secrets) or the audio archive. Create it with
+   * `useradd --system --no-create-home --shell /usr/sbin/nologin vaktpost-flows`. Without it
+   * the flows do not start (fail closed). A supervisor that is not root cannot switch user:
+   * then the child runs as the supervisor's own user, and the log and check-config say so.
+   */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*\$?$/, 'a user name (lowercase letters, digits, _ and -)')
+    .max(32)
+    .default('vaktpost-flows'),
+  /**
+   * The flows user's own folder: Node-RED's userDir, the editor socket, dry-run scratch.
+   * Owned by that user, mode 0700. Default: `<box.dataDir>-flows` — beside the data dir,
+   * never inside it (the data dir is the supervisor's alone).
+   */
+  homeDir: z.string().regex(/^\//, 'an absolute path').optional(),
+  /**
+   * Node-RED's file nodes (`file`, `file in`, `watch`). Off by default: they read and write
+   * any file the flows user may. When on they still run as the flows user.
+   */
+  fileNodes: z.boolean().default(false),
   /** Folder of the vaktpost node package; default: the `flows/` folder shipped with Vaktpost. */
   nodesDir: z.string().min(1).optional(),
   /** Template deployed on the very first start (a folder under flows/templates). */
@@ -66,3 +90,18 @@ export const FlowsConfigSchema = z.strictObject({
 });
 
 export type FlowsConfig = z.infer<typeof FlowsConfigSchema>;
+
+/**
+ * check-config's advice on the flows: a supervisor that is not root cannot run the flows
+ * as their own user, so a flow (code) can read whatever the supervisor can.
+ */
+export function flowsAdvice(cfg: FlowsConfig, uid: number | undefined = process.getuid?.()): Array<{ path: string[]; en: string; nb: string }> {
+  if (!cfg.enabled || uid === undefined || uid === 0) return [];
+  return [
+    {
+      path: ['flows', 'enabled'],
+      en: `the flows child will NOT be isolated: this runs as uid ${uid}, not root, so Node-RED runs as this same user and a deployed flow can read everything Vaktpost can (the store, the CLI token). Run the supervisor as root (vaktpost.service does) with the user "${cfg.user}" created`,
+      nb: `flytene blir IKKE isolert: prosessen kjører som uid ${uid}, ikke root, så Node-RED kjører som samme bruker og en flyt kan lese alt Vaktpost kan. Kjør som root med brukeren «${cfg.user}» opprettet`,
+    },
+  ];
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { Subsystem } from '../core/signal.js';
+import { flowsAdvice } from './flows.js';
 import { configSchema, type VaktpostConfig } from './schema.js';
 import { wanAdvice } from './wan.js';
 
@@ -171,7 +172,7 @@ export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResul
   if (parsed.success) {
     const root = doc.contents as Node | null;
     const warnings: ConfigWarning[] = [
-      ...(parsed.data.wan ? wanAdvice(parsed.data.wan) : []).map((a) => ({
+      ...[...(parsed.data.wan ? wanAdvice(parsed.data.wan) : []), ...flowsAdvice(parsed.data.flows)].map((a) => ({
         file,
         line: lineOfPath(root, a.path, lc),
         path: a.path.join('.'),

@@ -6,7 +6,7 @@
  * speed: flows see the replayed time in msg.vaktpost.at. Deviation nodes are counted, not
  * recorded. Both configurations see exactly the same inputs (replay.ts).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HealthRules } from '../core/health.js';
 import type { PolicyConfig } from '../core/policy.js';
@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { FlowsStore } from '../store/flowsStore.js';
 import { adminRequest } from './adminClient.js';
 import { type FlowNode, flowsSha256 } from './diff.js';
+import { type FlowsIdentity, removeAsFlowsUser } from './identity.js';
 import { FlowsProcess } from './process.js';
 import type { ChildToHost, EvalInput, TabProposal } from './protocol.js';
 import { diffTimelines, type FlowsAnswerer, replay, SampleCompressor, type TimelineDifference, type TimelinePoint } from './replay.js';
@@ -62,8 +63,11 @@ export interface DryRunDeps {
   rules: HealthRules;
   log: Logger;
   nodesDir: string;
-  /** Scratch space for the replay child (removed afterwards). */
+  /** Scratch space for the replay child (the flows user's home; its folder is removed afterwards). */
   workDir: string;
+  /** Who the replay child runs as, and whether it loads the file nodes: as the live one. */
+  runAs: FlowsIdentity;
+  fileNodes: boolean;
   credentialSecret: string;
   settings: DryRunSettings;
   now: () => number;
@@ -84,13 +88,15 @@ class ReplayChild implements FlowsAnswerer {
   ) {}
 
   async start(): Promise<void> {
-    this.dir = await mkdtemp(path.join(this.d.workDir, 'dryrun-'));
+    // The child creates its folders itself, as the flows user: root writes nothing into that user's home.
+    this.dir = path.join(this.d.workDir, `dryrun-${randomBytes(8).toString('hex')}`);
     this.socketPath = path.join(this.dir, 'run', 'editor.sock');
-    const userDir = path.join(this.dir, 'node-red');
-    await mkdir(userDir, { recursive: true, mode: 0o700 });
-    await writeFile(path.join(userDir, 'flows.json'), '[]\n');
     const proc = new FlowsProcess({
-      userDir,
+      runAs: this.d.runAs,
+      home: this.d.workDir,
+      userDir: path.join(this.dir, 'node-red'),
+      initialFlows: [],
+      fileNodes: this.d.fileNodes,
       nodesDir: this.d.nodesDir,
       socketPath: this.socketPath,
       adminRoot: this.adminRoot,
@@ -172,7 +178,7 @@ class ReplayChild implements FlowsAnswerer {
   async stop(): Promise<void> {
     await this.proc?.stop(2000);
     this.proc = null;
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await removeAsFlowsUser(this.dir, this.d.runAs);
   }
 }
 

@@ -9,10 +9,21 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
+import { childEnvironment, type FlowsIdentity } from './identity.js';
 import { type ChildInit, type ChildToHost, FLOWS_PROTOCOL_VERSION, type HostToChild, parseChildMessage } from './protocol.js';
 
 export interface FlowsProcessOptions {
+  /** Who the child runs as (identity.ts); isolated = its own uid/gid. */
+  runAs: FlowsIdentity;
+  /** The flows user's home (cwd and HOME of the child). */
+  home: string;
   userDir: string;
+  /** Written by the child to <userDir>/flows.json before Node-RED starts (the store is the source of truth). */
+  initialFlows?: unknown[];
+  /** Node-RED's file nodes (flows.fileNodes). */
+  fileNodes: boolean;
+  /** Credentials from the old userDir (<dataDir>/flows/node-red), carried over once. */
+  legacyCredentials?: string;
   nodesDir: string;
   socketPath: string;
   adminRoot: string;
@@ -73,10 +84,15 @@ export class FlowsProcess extends EventEmitter<{ message: [ChildToHost]; exit: [
   start(): Promise<void> {
     const { file, execArgv } = childEntry();
     if (!existsSync(file)) throw new Error(`flows child entry ${file} is missing — run \`make build\``);
+    const { runAs } = this.o;
     const child = fork(file, [], {
       execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
+      // A flow is code: as its own user it reaches nothing of the supervisor's (identity.ts).
+      ...(runAs.isolated ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      cwd: this.o.home,
+      env: childEnvironment(this.o.home, runAs.user),
     });
     this.child = child;
     const onLine = (buf: Buffer) => {
@@ -100,15 +116,25 @@ export class FlowsProcess extends EventEmitter<{ message: [ChildToHost]; exit: [
       if (m.t === 'ready') this.nodeRedVersion = m.nodeRed;
       this.emit('message', m);
     });
-    child.once('exit', (code, signal) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.exited) return;
       this.exited = true;
       this.emit('exit', { code, signal });
+    };
+    child.once('exit', ended);
+    // A fork that cannot start (e.g. the flows user cannot enter its home) is an 'error', not an exit.
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      this.output += `\nthe flows child could not be started as ${this.o.runAs.user} in ${this.o.home}: ${err.message}`;
+      ended(null, null);
     });
 
     const init: ChildInit = {
       t: 'init',
       protocol: FLOWS_PROTOCOL_VERSION,
       userDir: this.o.userDir,
+      ...(this.o.initialFlows ? { flows: this.o.initialFlows } : {}),
+      fileNodes: this.o.fileNodes,
+      ...(this.o.legacyCredentials ? { legacyCredentials: this.o.legacyCredentials } : {}),
       nodesDir: this.o.nodesDir,
       socketPath: this.o.socketPath,
       adminRoot: this.o.adminRoot,

@@ -14,7 +14,7 @@
  * the child puts into Node-RED's settings as `settings.vaktpost`.
  */
 
-export const FLOWS_PROTOCOL_VERSION = 1;
+export const FLOWS_PROTOCOL_VERSION = 2;
 
 export type WireStatus = 'ok' | 'warn' | 'fail' | 'unknown';
 export type WireRoute = 'local' | 'backup';
@@ -102,7 +102,17 @@ export interface DeviationInput {
 export interface ChildInit {
   t: 'init';
   protocol: number;
+  /** Node-RED's userDir; the child creates it (it is the flows user's, not the supervisor's). */
   userDir: string;
+  /** Written to <userDir>/flows.json before Node-RED starts; absent = keep what is there. */
+  flows?: unknown[];
+  /**
+   * Node-RED's encrypted node credentials from before the child had its own home
+   * (<dataDir>/flows/node-red/flows_cred.json): written only where none exist yet.
+   */
+  legacyCredentials?: string;
+  /** Load Node-RED's file nodes (file, file in, watch); off unless flows.fileNodes. */
+  fileNodes: boolean;
   /** Folder of the vaktpost node package (its package.json has a `node-red.nodes` map). */
   nodesDir: string;
   /** The editor/admin API listens on this unix socket only (0600 in a 0700 dir). */

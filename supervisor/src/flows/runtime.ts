@@ -5,11 +5,10 @@
  * business (advisor.ts); this class only knows whether the child is there.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitors/monitor.js';
 import type { EventInput } from '../store/store.js';
+import type { FlowsIdentity } from './identity.js';
 import { FlowsProcess } from './process.js';
 import type { ChildToHost, EvalInput } from './protocol.js';
 
@@ -31,7 +30,14 @@ export interface RuntimeStatus {
 export type FlowsEventSink = (e: Omit<EventInput, 'at'>) => void;
 
 export interface FlowsRuntimeOptions {
+  /** Who the child runs as (identity.ts). */
+  runAs: FlowsIdentity;
+  /** The flows user's home (prepared by FlowsService). */
+  home: string;
   userDir: string;
+  fileNodes: boolean;
+  /** Node-RED credentials from the old userDir inside the data dir (read by root, handed over once). */
+  legacyCredentials?: string;
   socketPath: string;
   adminRoot: string;
   nodesDir: string;
@@ -134,17 +140,16 @@ export class FlowsRuntime extends EventEmitter<{ status: [RuntimeStatus]; messag
     if (changed) this.emit('status', this.status());
   }
 
-  private writeFlowsFile(): void {
-    mkdirSync(this.o.userDir, { recursive: true, mode: 0o700 });
-    // The store is the source of truth; Node-RED's file is derived from it on every start.
-    writeFileSync(path.join(this.o.userDir, 'flows.json'), `${JSON.stringify(this.d.currentFlows(), null, 2)}\n`, { mode: 0o600 });
-  }
-
   private async spawn(): Promise<void> {
     if (!this.wanted) return;
-    this.writeFlowsFile();
     const proc = new FlowsProcess({
+      runAs: this.o.runAs,
+      home: this.o.home,
       userDir: this.o.userDir,
+      // The store is the source of truth; Node-RED's flows.json is derived from it on every start.
+      initialFlows: this.d.currentFlows(),
+      fileNodes: this.o.fileNodes,
+      ...(this.o.legacyCredentials ? { legacyCredentials: this.o.legacyCredentials } : {}),
       nodesDir: this.o.nodesDir,
       socketPath: this.o.socketPath,
       adminRoot: this.o.adminRoot,

@@ -18,6 +18,7 @@ import { type AdvisorStatus, FlowsAdvisor } from './advisor.js';
 import { type AdminResponse, adminRequest, deployFlows } from './adminClient.js';
 import { diffFlows, type FlowNode, flowsSha256, normalizeFlows } from './diff.js';
 import { type DryRunReport, runDryRun } from './dryRun.js';
+import { closeDataDirToOthers, type FlowsIdentity, FlowsIsolationError, prepareFlowsHome, resolveFlowsIdentity } from './identity.js';
 import { defaultNodesDir } from './process.js';
 import { type FlowsEventSink, FlowsRuntime } from './runtime.js';
 import { type FlowTemplate, listTemplates, loadTemplate } from './templates.js';
@@ -38,6 +39,8 @@ export interface FlowsServiceDeps {
 }
 
 export interface FlowsStatus extends AdvisorStatus {
+  /** Who the Node-RED child runs as; isolated = its own user, not the supervisor's. */
+  runsAs: { user: string; uid: number; isolated: boolean };
   /** The version that runs (or should run). */
   version: FlowVersionRow | null;
 }
@@ -66,6 +69,13 @@ export class FlowsService {
   readonly advisor: FlowsAdvisor;
   readonly nodesDir: string;
   readonly adminRoot = FLOWS_ADMIN_ROOT;
+  /** Who the Node-RED child runs as (identity.ts). */
+  readonly runAs: FlowsIdentity;
+  /** The flows user's home: Node-RED's userDir, the editor socket, dry-run scratch. */
+  readonly home: string;
+  /** Why the child may not start at all (no flows user): the flows stay off, with an alarm. */
+  private readonly setupProblem: string | null;
+  /** Root-only: <dataDir>/flows (the credential secret). */
   private readonly dir: string;
   private readonly secret: string;
   private currentId: number | null = null;
@@ -74,15 +84,23 @@ export class FlowsService {
 
   constructor(private readonly d: FlowsServiceDeps) {
     this.dir = path.join(d.dataDir, 'flows');
-    mkdirSync(path.join(this.dir, 'run'), { recursive: true, mode: 0o700 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.home = d.cfg.homeDir ?? `${d.dataDir.replace(/\/+$/, '')}-flows`;
+    const setup = this.isolate();
+    this.runAs = setup.id;
+    this.setupProblem = setup.problem;
     this.nodesDir = d.cfg.nodesDir ?? defaultNodesDir();
     this.store = new FlowsStore(d.db);
     this.secret = this.credentialSecret();
     const editorScript = path.join(this.nodesDir, 'editor', 'vaktpost-editor.js');
     this.runtime = new FlowsRuntime(
       {
-        userDir: path.join(this.dir, 'node-red'),
-        socketPath: path.join(this.dir, 'run', 'editor.sock'),
+        runAs: this.runAs,
+        home: this.home,
+        fileNodes: d.cfg.fileNodes,
+        ...this.legacyCredentials(),
+        userDir: path.join(this.home, 'node-red'),
+        socketPath: path.join(this.home, 'run', 'editor.sock'),
         adminRoot: this.adminRoot,
         nodesDir: this.nodesDir,
         editorScripts: existsSync(editorScript) ? [editorScript] : [],
@@ -125,6 +143,16 @@ export class FlowsService {
       cur = this.store.current();
     }
     this.currentId = cur?.id ?? null;
+    if (this.setupProblem) {
+      this.d.event({
+        kind: 'flows.notIsolated',
+        severity: 'alarm',
+        subsystem: 'flows',
+        en: `The flows do not run: ${this.setupProblem}; the built-in policy decides`,
+        nb: `Flytene kjører ikke: flytbrukeren «${this.d.cfg.user}» mangler eller er root (flytene kjører aldri som root); den innebygde policyen bestemmer — opprett brukeren: useradd --system --no-create-home --shell /usr/sbin/nologin ${this.d.cfg.user}`,
+      });
+      return;
+    }
     const built = path.join(this.nodesDir, 'dist', 'flows', 'src', 'nodes', 'index.js');
     if (!existsSync(built)) {
       // Node-RED would report the vaktpost nodes as unknown types and stop every flow: say why.
@@ -145,7 +173,8 @@ export class FlowsService {
   }
 
   status(): FlowsStatus {
-    return { ...this.advisor.status(), version: this.store.versions({ limit: 1 })[0] ?? null };
+    const r = this.runAs;
+    return { ...this.advisor.status(), runsAs: { user: r.user, uid: r.uid, isolated: r.isolated }, version: this.store.versions({ limit: 1 })[0] ?? null };
   }
 
   versions(limit: number, beforeId?: number): FlowVersionRow[] {
@@ -247,6 +276,7 @@ export class FlowsService {
     } catch (err) {
       throw new FlowsInputError((err as Error).message);
     }
+    if (this.setupProblem) throw new FlowsInputError(`no dry-run: ${this.setupProblem}`, 409);
     const run = this.dryRunning.then(async () => {
       const cur = this.store.current();
       const dr = this.d.cfg.dryRun;
@@ -257,7 +287,9 @@ export class FlowsService {
           rules: this.d.rules,
           log: this.d.log,
           nodesDir: this.nodesDir,
-          workDir: this.dir,
+          workDir: this.home,
+          runAs: this.runAs,
+          fileNodes: this.d.cfg.fileNodes,
           credentialSecret: this.secret,
           now: this.d.clock.now,
           settings: {
@@ -358,6 +390,35 @@ export class FlowsService {
       });
     }
     return this.store.versions({ limit: 1 })[0] as FlowVersionRow;
+  }
+
+  /**
+   * Decides who the child runs as and prepares its home. Throws FlowsIsolationError (the
+   * composition root turns it into an alarm) rather than run flows as root.
+   */
+  private isolate(): { id: FlowsIdentity; problem: string | null } {
+    let id: FlowsIdentity;
+    try {
+      id = resolveFlowsIdentity(this.d.cfg.user);
+      if (id.isolated) closeDataDirToOthers(this.d.dataDir);
+      else
+        this.d.log.warn(
+          { user: this.d.cfg.user, home: this.home },
+          `flows child NOT isolated: ${id.why} — run the supervisor as root (the service does) with flows.user "${this.d.cfg.user}" created`,
+        );
+      prepareFlowsHome(this.home, id);
+      return { id, problem: null };
+    } catch (err) {
+      if (!(err instanceof FlowsIsolationError)) throw err;
+      // Never started, so never root: a placeholder no child is forked with.
+      return { id: { isolated: false, user: this.d.cfg.user, uid: -1, gid: -1, why: err.message }, problem: err.message };
+    }
+  }
+
+  /** Before the child had its own home, Node-RED's userDir was <dataDir>/flows/node-red: keep its node credentials. */
+  private legacyCredentials(): { legacyCredentials?: string } {
+    const file = path.join(this.dir, 'node-red', 'flows_cred.json');
+    return existsSync(file) ? { legacyCredentials: readFileSync(file, 'utf8') } : {};
   }
 
   private credentialSecret(): string {

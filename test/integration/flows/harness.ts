@@ -4,7 +4,7 @@
  * test monitor whose signals the test sets. Time can be shifted (office hours) through
  * the injected clock; intervals stay monotonic.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
@@ -117,9 +117,12 @@ export const testPolicy: PolicyConfig = {
 export async function startHarness(opts: { flows?: Partial<FlowsConfig>; policy?: Partial<PolicyConfig> } = {}): Promise<Harness> {
   await ensureFlowsBuilt();
   const { dir, cleanup } = await scratchDir('flows');
+  // The flows child runs as the flows user (when the tests run as root, as `make test` does):
+  // it must reach its home (<dir>/data-flows) through the scratch dir, never the data dir.
+  chmodSync(dir, 0o711);
   const clock = new TestClock();
   const log = silentLogger();
-  const db = openDb(path.join(dir, 'vaktpost.db'));
+  const db = openDb(path.join(dir, 'data', 'vaktpost.db'));
   const store = new Store(db);
   // Sessions live in real time: the tests move the supervisor's clock by days.
   const accounts = new Accounts(db, Date.now);

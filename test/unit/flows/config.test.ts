@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FlowsConfigSchema } from '../../../supervisor/src/config/flows.js';
+import { FlowsConfigSchema, flowsAdvice } from '../../../supervisor/src/config/flows.js';
 
 t.test('flows config: off by default, strict, sane limits', async (t) => {
   const d = FlowsConfigSchema.parse({});
@@ -12,4 +12,20 @@ t.test('flows config: off by default, strict, sane limits', async (t) => {
   t.notOk(FlowsConfigSchema.safeParse({ dryRun: { window: 1 } }).success, 'unknown nested key rejected');
   t.notOk(FlowsConfigSchema.safeParse({ proposalTimeoutMs: 5 }).success, 'a timeout too short to be met');
   t.notOk(FlowsConfigSchema.safeParse({ credentialSecret: 'short' }).success, 'a weak credential secret');
+});
+
+t.test('flows isolation config: own user by default, file nodes off, a warning when not root', async (t) => {
+  const d = FlowsConfigSchema.parse({});
+  t.equal(d.user, 'vaktpost-flows');
+  t.equal(d.fileNodes, false, 'file nodes off unless switched on');
+  t.equal(d.homeDir, undefined, 'home beside the data dir unless set');
+  t.notOk(FlowsConfigSchema.safeParse({ homeDir: 'relative/dir' }).success, 'the home must be an absolute path');
+  t.notOk(FlowsConfigSchema.safeParse({ user: 'Root; rm' }).success, 'a user name, nothing else');
+  const on = FlowsConfigSchema.parse({ enabled: true });
+  t.same(flowsAdvice(on, 0), [], 'root: the child is isolated, nothing to say');
+  t.same(flowsAdvice(d, 1000), [], 'flows off: nothing to say');
+  const w = flowsAdvice(on, 1000);
+  t.equal(w.length, 1, 'not root: one warning');
+  t.match(w[0]?.en, /NOT be isolated.*uid 1000/);
+  t.match(w[0]?.nb, /IKKE isolert/);
 });

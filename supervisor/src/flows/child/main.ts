@@ -6,7 +6,7 @@
  * the runtime's state, answers evaluations and pings, and exits when the supervisor
  * goes away — a flows runtime must never outlive the process that supervises it.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -56,6 +56,11 @@ async function boot(init: ChildInit): Promise<{ red: NodeRed; bridge: Bridge }> 
   const express = require(require.resolve('express', { paths: [require.resolve('node-red')] })) as () => ExpressApp;
   const bridge = new Bridge(send);
 
+  // Created here, by the flows user: the supervisor writes nothing into that user's folder.
+  mkdirSync(init.userDir, { recursive: true, mode: 0o700 });
+  if (init.flows) writeFileSync(path.join(init.userDir, 'flows.json'), `${JSON.stringify(init.flows, null, 2)}\n`, { mode: 0o600 });
+  const creds = path.join(init.userDir, 'flows_cred.json');
+  if (init.legacyCredentials && !existsSync(creds)) writeFileSync(creds, init.legacyCredentials, { mode: 0o600 });
   mkdirSync(path.dirname(init.socketPath), { recursive: true, mode: 0o700 });
   rmSync(init.socketPath, { force: true });
   const app = express();

@@ -3,7 +3,9 @@
  * safety settings are fixed here, where no config can loosen them:
  *  - offline: no telemetry, no update checks, no palette catalogue or installs,
  *    no npm modules in Function nodes;
- *  - the `exec` node is not loaded (it runs shell commands);
+ *  - the `exec` node is not loaded (it runs shell commands), nor the file nodes
+ *    (`file`, `file in`, `watch`) unless flows.fileNodes — and then they still only
+ *    reach what the flows user may;
  *  - every Function node gets a timeout (an endless loop is interrupted);
  *  - no HTTP-in endpoints (httpNodeRoot off) and no runtime start/stop from the editor;
  *  - the editor and admin API listen on a unix socket the supervisor proxies.
@@ -20,7 +22,7 @@ export function nodeRedSettings(init: ChildInit, host: object): Record<string, u
     httpNodeRoot: false,
     disableEditor: false,
     nodesDir: [init.nodesDir],
-    nodesExcludes: ['90-exec.js'],
+    nodesExcludes: ['90-exec.js', ...(init.fileNodes ? [] : ['10-file.js', '23-watch.js'])],
     functionExternalModules: false,
     functionGlobalContext: {},
     exportGlobalContextKeys: false,
