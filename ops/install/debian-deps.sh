@@ -7,7 +7,8 @@
 set -euo pipefail
 PKGS=(faketime kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
       nftables iproute2 iputils-ping chromium procps psmisc
-      iptables python3)  # iptables: NFQUEUE target for the WAN test-bed delay shim (python3, stdlib only)
+      iptables python3  # iptables: NFQUEUE target for the WAN test-bed delay shim (python3, stdlib only)
+      acl)              # setfacl: lets vaktpost-flows traverse to a source tree under a private folder (below)
 [ "${1:-}" = "--print" ] && { echo "${PKGS[@]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do
@@ -18,7 +19,33 @@ if [ "$(id -u)" -eq 0 ] && ! id vaktpost-flows >/dev/null 2>&1; then
   echo "vaktpost: creating the system user vaktpost-flows (the flows child runs as it)"
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vaktpost-flows
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+# The flows child runs as vaktpost-flows and reads the code it runs from this tree
+# (node_modules, flows/, dist/ or the sources). On the box that is /opt/vaktpost; a
+# clone under a private folder (/root, a mktemp -d) is out of its reach. Then give
+# that one user search (x) on each folder above the tree that it cannot enter — an
+# ACL entry, not o+x: nobody else gains anything, and it can list none of them.
+flows_reach_tree() {
+  [ "$(id -u)" -eq 0 ] && id vaktpost-flows >/dev/null 2>&1 || return 0
+  local repo d
+  repo=$(cd "$(dirname "$0")/../.." && pwd)
+  runuser -u vaktpost-flows -- test -r "$repo/package.json" && return 0
+  d=""
+  IFS=/ read -ra parts <<< "${repo#/}"
+  for part in "${parts[@]}"; do
+    d="$d/$part"
+    if ! runuser -u vaktpost-flows -- test -x "$d"; then
+      echo "vaktpost: letting vaktpost-flows pass through $d (setfacl -m u:vaktpost-flows:x) so the flows child can read $repo"
+      setfacl -m u:vaktpost-flows:x "$d"
+    fi
+  done
+  runuser -u vaktpost-flows -- test -r "$repo/package.json" || {
+    echo "vaktpost: vaktpost-flows still cannot read $repo/package.json — make the tree world-readable (chmod -R o+rX $repo)" >&2
+    return 1
+  }
+}
+
+if [ ${#missing[@]} -eq 0 ]; then flows_reach_tree; exit $?; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "vaktpost: missing Debian packages: ${missing[*]} — run 'sudo $0' (mangler Debian-pakker: kjør som root)" >&2
   exit 1
@@ -31,3 +58,4 @@ trap '[ $created_policy = 1 ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+flows_reach_tree
