@@ -269,4 +269,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audiolog_calls_state ON audiolog_calls(state, connected_at);
   CREATE INDEX audiolog_calls_decided ON audiolog_calls(decided_at);
   `,
+  // login addresses (issue #17): where each user has logged in successfully from, so a
+  // lockout caused by strangers' failures does not keep the user out from there.
+  `
+  CREATE TABLE login_addresses (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    address TEXT NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, address)
+  );
+  `,
 ];
