@@ -13,8 +13,12 @@
  *   session cannot open a new one.
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { Accounts } from '../../supervisor/src/api/auth.js';
+import { openDb } from '../../supervisor/src/store/db.js';
+import { Store } from '../../supervisor/src/store/store.js';
 import { freePort, scratchDir } from '../helpers/util.js';
 import { startSupervisor, writeSimConfig } from '../helpers/supervisorProcess.js';
 import { type LiveSocket, loginFrom, openLive, send } from './auth-http.js';
@@ -35,6 +39,12 @@ t.test('cross-origin requests and sessions that outlive their right', async (t) 
   const override = { route: 'backup', minutes: 30, reason: 'cross-origin attack' };
   const status = async () => (await sup.api<{ override: unknown; route: string }>('GET', '/api/status')).json;
 
+  /** The socket's close event; a guard of 20 s turns "never closed" into a failure instead of a hang (the server acts at once, or within its 5 s re-check). */
+  const closeOf = (s: LiveSocket) =>
+    Promise.race([
+      s.closed,
+      new Promise<{ code: number; reason: string }>((resolve) => setTimeout(() => resolve({ code: 0, reason: 'still open after 20 s' }), 20_000).unref()),
+    ]);
   const firstMessage = (s: LiveSocket) => (s.messages.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => s.ws.once('message', () => resolve())));
   /** The server's own count of live clients it closed because their session ended. */
   const sessionDrops = async () => {
@@ -113,7 +123,7 @@ t.test('cross-origin requests and sessions that outlive their right', async (t) 
     });
     t.match(cli.stdout, /password for kari changed/, `the CLI says so (${cli.stdout.trim()})`);
     t.equal(await me(kari.cookie), 401, 'the old session cookie → 401 right after');
-    const closed = await kari.live.closed;
+    const closed = await closeOf(kari.live);
     t.equal(closed.code, 1008, `her open live socket was closed (${closed.code} ${closed.reason})`);
     t.equal((await loginFrom(sup.url, 'kari', 'kari-password-first')).status, 401, 'the old password no longer works');
     t.equal((await loginFrom(sup.url, 'kari', 'kari-password-second')).status, 200, 'the new one does');
@@ -130,7 +140,7 @@ t.test('cross-origin requests and sessions that outlive their right', async (t) 
     t.equal(eva.live.messages[0]?.type, 'snapshot', "eva's socket streams");
     const dropsBefore = await sessionDrops();
     t.equal((await sup.api('PATCH', '/api/users/eva', { disabled: true })).status, 200, 'the admin disables eva');
-    const closed = await eva.live.closed;
+    const closed = await closeOf(eva.live);
     t.equal(closed.code, 1008, `closed with 1008 (${closed.reason})`);
     t.match(closed.reason, /session ended/, 'saying why');
     t.equal(await sessionDrops(), dropsBefore + 1, 'the server took her out of the broadcast (live dropped, reason "session")');
@@ -145,8 +155,23 @@ t.test('cross-origin requests and sessions that outlive their right', async (t) 
   await t.test('a role change closes the open WebSocket too (the new right is earned by a new login)', async (t) => {
     const nils = await newUser(t, 'nils');
     t.equal((await sup.api('PATCH', '/api/users/nils', { role: 'technician' })).status, 200, 'the admin makes nils a technician');
-    const closed = await nils.live.closed;
+    const closed = await closeOf(nils.live);
     t.equal(closed.code, 1008, `his socket was closed (${closed.code})`);
     t.equal(await me(nils.cookie), 401, 'his old session → 401');
+  });
+
+  await t.test('vaktpost user passwd with no supervisor running still ends the sessions (in the store)', async (t) => {
+    const l = await loginFrom(sup.url, 'kari', 'kari-password-second');
+    t.equal(l.status, 200, 'kari holds a session');
+    await sup.kill();
+    const cli = await run(process.execPath, ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'user', 'passwd', 'kari', '-c', sup.configFile], {
+      env: { ...process.env, VAKTPOST_PASSWORD: 'kari-password-third' },
+    });
+    t.match(cli.stderr, /did not answer.*writing the store directly/, 'the CLI says it wrote the store itself');
+    const store = new Store(openDb(path.join(sup.dataDir, 'vaktpost.db')));
+    t.teardown(() => store.close());
+    const sessions = store.db.prepare("SELECT count(*) AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'kari'").get() as { n: number };
+    t.equal(sessions.n, 0, 'no session of kari is left in the store');
+    t.ok(await new Accounts(store.db, Date.now).login('kari', 'kari-password-third'), 'and the new password is set');
   });
 });
