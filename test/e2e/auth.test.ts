@@ -108,8 +108,9 @@ window.result = fetch(${JSON.stringify(target)}, { method: 'POST', credentials: 
     );
 
     for (const [host, expect, why] of [
-      ['localhost', 401, 'cross-site: the SameSite=Strict cookie is not sent'],
-      ['127.0.0.1', 403, 'same site, other origin: the cookie goes along, the CSRF header does not'],
+      // Both refused by the Origin check first (security test test/security/auth-crossorigin-sessions.test.ts).
+      ['localhost', 403, 'cross-site: foreign Origin, and the SameSite=Strict cookie is not sent'],
+      ['127.0.0.1', 403, 'same site, other origin: the cookie goes along, but the Origin is not the box'],
     ] as const) {
       const resP = b.page.waitForResponse((r) => r.url() === target && r.request().method() === 'POST', { timeout: 30_000 });
       await b.page.goto(`http://${host}:${evilPort}/form`);

@@ -22,9 +22,11 @@ interface EventRow {
 t.test('reasons earlier versions put into recording.access events are gone after the upgrade', async (t) => {
   const db = new Database(':memory:');
   t.teardown(() => db.close());
-  // The store as the previous version left it.
-  for (const sql of MIGRATIONS.slice(0, -1)) db.exec(sql);
-  db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+  // The store as the last version before this migration left it.
+  const stripReasons = MIGRATIONS.findIndex((sql) => sql.includes("kind = 'recording.access'"));
+  t.ok(stripReasons > 0, 'the migration that strips reasons exists');
+  for (const sql of MIGRATIONS.slice(0, stripReasons)) db.exec(sql);
+  db.pragma(`user_version = ${stripReasons}`);
   const insert = db.prepare('INSERT INTO events (at, kind, severity, subsystem, message_en, message_nb, actor, data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const reason = 'Klagesak 2026-114: datteren klager på vurderingen';
   // As the old AudiologAccess.log() wrote them (listen, list, export by the CLI user).

@@ -1,19 +1,23 @@
 /**
  * User management for admins (create, change role, disable, set password) and a
  * password change for everyone. Every change is an audited event with the actor,
- * and a changed password, role or disabled flag ends the user's sessions at once.
+ * and a changed password, role or disabled flag ends ALL the user's sessions at
+ * once — the one that made the change too (the browser logs in again) — and
+ * closes their open WebSockets (Accounts tells the upgrade router).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../store/store.js';
 import type { Supervisor } from '../supervisor.js';
-import { type Accounts, ROLES } from './auth.js';
+import { type Accounts, type LoginThrottle, ROLES } from './auth.js';
 import { badRequest, requireRole } from './guards.js';
 
 export interface AccountRouteDeps {
   supervisor: Supervisor;
   store: Store;
   accounts: Accounts;
+  /** The login throttle: proving the current password is a password check like a login. */
+  throttle: LoginThrottle;
 }
 
 const username = z.string().regex(/^[a-zA-Z0-9._-]{2,64}$/, '2–64 letters, digits, dot, dash or underscore (2–64 tegn)');
@@ -66,7 +70,8 @@ export function registerAccountRoutes(app: FastifyInstance, d: AccountRouteDeps)
       return reply.code(409).send({ error: 'the last enabled admin cannot be demoted or disabled (siste administrator kan ikke fjernes)' });
     }
     d.store.updateUser(target.username, b.data);
-    d.store.endSessionsOf(target.username);
+    // Disabled or given another role: every session and open socket re-earns its right.
+    d.accounts.endSessionsOf(target.username);
     audit(
       by,
       'account.changed',
@@ -83,8 +88,8 @@ export function registerAccountRoutes(app: FastifyInstance, d: AccountRouteDeps)
     const b = setPasswordBody.safeParse(req.body);
     if (!b.success) return badRequest(reply, b.error);
     if (!d.store.users().some((u) => u.username === p.data.username)) return reply.code(404).send({ error: `no user named ${p.data.username} (finnes ikke)` });
+    // Ends every session of that user too (Accounts.setPassword).
     await d.accounts.setPassword(p.data.username, b.data.password);
-    d.store.endSessionsOf(p.data.username);
     const by = req.user?.username ?? '?';
     audit(by, 'account.passwordSet', `Password of ${p.data.username} set by ${by}`, `Passordet til ${p.data.username} satt av ${by}`, {
       username: p.data.username,
@@ -98,10 +103,19 @@ export function registerAccountRoutes(app: FastifyInstance, d: AccountRouteDeps)
     if (!b.success) return badRequest(reply, b.error);
     const me = req.user;
     if (!me || me.id === 0) return reply.code(400).send({ error: 'the CLI token has no password; use `vaktpost user passwd NAME`' });
+    // A stolen session must not become an unthrottled password oracle.
+    const attempt = { address: req.ip, username: me.username, trusted: true };
+    const wait = d.throttle.begin(attempt);
+    if (wait > 0) {
+      reply.header('retry-after', Math.ceil(wait / 1000));
+      return reply
+        .code(429)
+        .send({ error: `too many wrong passwords; try again in ${Math.ceil(wait / 1000)} s (for mange feil passord – prøv igjen om litt)` });
+    }
     if (!(await d.accounts.login(me.username, b.data.current))) return reply.code(403).send({ error: 'current password is wrong (feil nåværende passord)' });
-    await d.accounts.setPassword(me.username, b.data.password);
+    d.throttle.succeeded(attempt);
     // Every session ends, this one too: the browser logs in again with the new password.
-    d.store.endSessionsOf(me.username);
+    await d.accounts.setPassword(me.username, b.data.password);
     audit(me.username, 'account.passwordChanged', `${me.username} changed their password`, `${me.username} endret passordet sitt`);
     return { ok: true, loggedOut: true };
   });

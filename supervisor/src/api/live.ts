@@ -2,7 +2,9 @@
  * The live channel: a WebSocket at /api/live. On connect the client gets a full
  * snapshot, then every delta the supervisor publishes, in order. Upgrades reach
  * it through the upgrade router (api/upgrades.ts), which has already checked the
- * login.
+ * login and the Origin, and which ends a client whose login is gone (password
+ * changed, user disabled or given another role, logged out, session expired):
+ * it gets no more messages and is closed with 1008 "session ended".
  *
  * A client must never be able to hurt the supervisor, so per client:
  * - An 'error' listener: a protocol error (a frame over `maxPayload`, 4096 bytes,
@@ -27,7 +29,7 @@ import type { LiveMessage, Supervisor } from '../supervisor.js';
 import type { User } from './auth.js';
 import type { UpgradeRouter } from './upgrades.js';
 
-export type LiveDropReason = 'slow' | 'unresponsive' | 'error';
+export type LiveDropReason = 'slow' | 'unresponsive' | 'error' | 'session';
 
 export interface LiveOptions {
   log: Logger;
@@ -122,17 +124,24 @@ export function attachLive(router: UpgradeRouter, sup: Supervisor, authenticate:
     send(c, JSON.stringify({ type: 'snapshot', snapshot: sup.snapshot() }));
     clients.add(c);
     log.debug({ user: c.user, remote: c.remote, clients: clients.size }, 'live client connected');
+    return c;
   };
+  // The login behind this client is gone: not one more message, then a clear close.
+  const sessionEnded = (c: Client) =>
+    drop(c, 'session', () => {
+      log.info({ user: c.user, remote: c.remote }, 'live client closed: its session has ended');
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.close(1008, 'session ended; log in again (økta er avsluttet)');
+    });
 
   router.route({
     name: 'live',
     matches: (p) => p === '/api/live',
     authenticate,
-    handle(req: IncomingMessage, socket: Duplex, head: Buffer, user: User, upgraded: () => void) {
+    handle(req: IncomingMessage, socket: Duplex, head: Buffer, user: User, upgraded: (end?: () => void) => void) {
       // On a bad handshake ws answers 400 itself and destroys the socket.
       wss.handleUpgrade(req, socket, head, (ws) => {
-        upgraded();
-        connected(ws, user, req);
+        const c = connected(ws, user, req);
+        upgraded(() => sessionEnded(c));
       });
     },
   });

@@ -7,6 +7,13 @@
  * logging is off), every 5xx at error with request id, method, url and the
  * error; the client gets a generic message for a 5xx, never the error's text or
  * stack. WebSocket upgrades go through one router (upgrades.ts).
+ *
+ * Cross-origin requests: every state-changing request (POST/PUT/PATCH/DELETE,
+ * the login included) whose Origin is not the box's own — or, without Origin,
+ * whose Sec-Fetch-Site is cross-site/same-site — is refused 403 before anything
+ * else (origin.ts has the rule); every WebSocket upgrade likewise (upgrades.ts).
+ * A browser session must also send `X-Vaktpost-CSRF: 1` on changes (a header a
+ * page elsewhere cannot add without a CORS preflight we never allow).
  */
 import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
@@ -21,6 +28,7 @@ import { badRequest, requireRole } from './guards.js';
 import { attachLive } from './live.js';
 import { type Logger, silentLogger } from '../log.js';
 import { UpgradeRouter } from './upgrades.js';
+import { crossOriginRefusal, STATE_CHANGING } from './origin.js';
 import { createMetrics } from './metrics.js';
 import { registerAccountRoutes } from './accountsRoutes.js';
 import { registerAlarmRoutes } from './alarmsRoutes.js';
@@ -119,6 +127,15 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
+    // First, for every route (login and the flows editor proxy included): a page of
+    // another origin may not change anything, whatever cookie the browser adds.
+    if (STATE_CHANGING.has(req.method)) {
+      const crossOrigin = crossOriginRefusal(req.raw);
+      if (crossOrigin) {
+        req.log.info({ method: req.method, url: req.url, origin: req.headers.origin, site: req.headers['sec-fetch-site'] }, 'cross-origin request refused');
+        return reply.code(403).send({ error: crossOrigin });
+      }
+    }
     const t = tokenOf(req.raw, req.cookies);
     req.user = t ? d.accounts.resolve(t.token) : null;
     req.viaCookie = t?.viaCookie ?? false;
@@ -128,7 +145,9 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     // CSRF: a browser session may change state only with our custom header, which a
     // cross-site form or fetch cannot send without a CORS preflight we never allow.
     if (req.viaCookie && !['GET', 'HEAD', 'OPTIONS'].includes(req.method) && req.headers['x-vaktpost-csrf'] !== '1') {
-      return reply.code(403).send({ error: 'cross-site request refused (missing X-Vaktpost-CSRF header)' });
+      return reply
+        .code(403)
+        .send({ error: 'cross-site request refused: a browser session must send the X-Vaktpost-CSRF: 1 header (forespørsel avvist: mangler X-Vaktpost-CSRF)' });
     }
   });
 
@@ -149,28 +168,45 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   app.post('/api/login', async (req, reply) => {
     const body = loginBody.safeParse(req.body);
     if (!body.success) return badRequest(reply, body.error);
-    const keys = [`ip:${req.ip}`, `user:${body.data.username}`];
-    const wait = d.throttle.retryAfterMs(keys);
+    const username = body.data.username;
+    // Counted before the hash (LoginThrottle): a burst of parallel guesses gets the
+    // allowance, not a check each. Someone who already proved this account — from
+    // this address before, or with a live session of it — is not held back by a
+    // lockout that strangers' failures put on the account.
+    const attempt = {
+      address: req.ip,
+      username,
+      trusted: (req.user !== null && req.user.id !== 0 && req.user.username === username) || d.accounts.isKnownAddress(username, req.ip),
+    };
+    const wait = d.throttle.begin(attempt);
     if (wait > 0) {
       reply.header('retry-after', Math.ceil(wait / 1000));
       return reply.code(429).send({ error: `too many failed logins; try again in ${Math.ceil(wait / 1000)} s (for mange feil – prøv igjen om litt)` });
     }
-    const user = await d.accounts.login(body.data.username, body.data.password);
+    const user = await d.accounts.login(username, body.data.password);
     if (!user) {
-      d.throttle.failed(keys);
       d.supervisor.event({
         kind: 'auth.failed',
         severity: 'warn',
-        actor: body.data.username,
-        en: `Failed login for ${body.data.username} from ${req.ip}`,
-        nb: `Mislykket innlogging for ${body.data.username} fra ${req.ip}`,
+        actor: username,
+        en: `Failed login for ${username} from ${req.ip}`,
+        nb: `Mislykket innlogging for ${username} fra ${req.ip}`,
+        data: { address: req.ip },
       });
       return reply.code(401).send({ error: 'wrong username or password (feil brukernavn eller passord)' });
     }
-    d.throttle.succeeded(keys);
+    d.throttle.succeeded(attempt);
+    d.accounts.rememberLoginAddress(user, req.ip);
     const token = d.accounts.createSession(user, d.sessionHours);
     reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https', maxAge: d.sessionHours * 3600 });
-    d.supervisor.event({ kind: 'auth.login', severity: 'info', actor: user.username, en: `${user.username} logged in`, nb: `${user.username} logget inn` });
+    d.supervisor.event({
+      kind: 'auth.login',
+      severity: 'info',
+      actor: user.username,
+      en: `${user.username} logged in from ${req.ip}`,
+      nb: `${user.username} logget inn fra ${req.ip}`,
+      data: { address: req.ip },
+    });
     return { user, token };
   });
 
@@ -264,7 +300,7 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   registerHistoryRoutes(app, { store: d.store, now: d.now });
   if (d.evidence) registerEvidenceRoutes(app, d.evidence);
   if (d.audiolog) registerAudiologRoutes(app, { ...d.audiolog, event: (e) => d.supervisor.event(e), now: d.now });
-  registerAccountRoutes(app, { supervisor: d.supervisor, store: d.store, accounts: d.accounts });
+  registerAccountRoutes(app, { supervisor: d.supervisor, store: d.store, accounts: d.accounts, throttle: d.throttle });
 
   const metrics = createMetrics(d.supervisor, () => live.clients);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -282,8 +318,11 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     },
     { log: baseLog.child({ area: 'live' }), onDrop: metrics.liveDropped },
   );
+  // A session ended (password, role, disabled, logout): sockets opened with it close now.
+  const offSessionsEnded = d.accounts.onSessionsEnded(() => upgrades.revalidate());
   // preClose: sockets must go before the server waits for its connections to end.
   app.addHook('preClose', async () => {
+    offSessionsEnded();
     upgrades.close();
     live.close();
   });

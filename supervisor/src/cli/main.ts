@@ -31,6 +31,8 @@ import { Store } from '../store/store.js';
 const DEFAULT_CONFIG = process.env.VAKTPOST_CONFIG ?? '/etc/vaktpost/vaktpost.yaml';
 
 class UsageError extends Error {}
+/** The supervisor's API could not be reached at all (not running, no token, no answer) — as opposed to a refusal. */
+class UnreachableError extends Error {}
 
 function fail(msg: string, code = 1): never {
   process.stderr.write(`vaktpost: ${msg}\n`);
@@ -49,7 +51,7 @@ function loadConfig(file: string, opts: { warnings?: boolean } = {}): VaktpostCo
 
 async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknown, timeoutMs = 5000): Promise<unknown> {
   const tokenFile = path.join(cfg.box.dataDir, 'cli.token');
-  if (!existsSync(tokenFile)) throw new Error(`no CLI token at ${tokenFile} — is the supervisor running with this config?`);
+  if (!existsSync(tokenFile)) throw new UnreachableError(`no CLI token at ${tokenFile} — is the supervisor running with this config?`);
   let token: string;
   try {
     token = readFileSync(tokenFile, 'utf8').trim();
@@ -57,14 +59,20 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
     throw new Error(`cannot read ${tokenFile} — run the CLI as the user that runs Vaktpost (root)`);
   }
   const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen;
-  const res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const json = (await res.json()) as { error?: string };
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${json.error ?? ''}`);
+  let res: Response;
+  try {
+    res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new UnreachableError(`the supervisor at ${host}:${cfg.api.port} did not answer (${(err as Error).message})`);
+  }
+  const json = (await res.json()) as { error?: string; issues?: Array<{ path: string; message: string }> };
+  const issues = json.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${json.error ?? ''}${issues ? ` — ${issues}` : ''}`);
   return json;
 }
 
@@ -276,23 +284,31 @@ async function main(argv: string[]): Promise<void> {
     case 'user': {
       const cfg = loadConfig(values.config);
       const [sub, name] = positionals;
-      if (!name) throw new UsageError('user add|passwd NAME');
+      if (!name || (sub !== 'add' && sub !== 'passwd')) throw new UsageError('user add|passwd NAME');
+      const role = values.role as Role;
+      if (sub === 'add' && !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       const password = process.env.VAKTPOST_PASSWORD ?? (await readStdin());
-      const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
-      const accounts = new Accounts(store.db, Date.now);
+      // Through the running supervisor when there is one: the change is audited and
+      // (passwd) every session of the user ends and their open WebSockets close at
+      // once. Only when it is not running is the store written directly.
       try {
-        if (sub === 'add') {
-          const role = values.role as Role;
-          if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-          await accounts.createUser(name, password, role);
-          process.stdout.write(`user ${name} (${role}) created\n`);
-        } else if (sub === 'passwd') {
-          await accounts.setPassword(name, password);
-          process.stdout.write(`password for ${name} changed\n`);
-        } else throw new UsageError('user add|passwd NAME');
-      } finally {
-        store.close();
+        if (sub === 'add') await api(cfg, 'POST', '/api/users', { username: name, password, role });
+        else await api(cfg, 'POST', `/api/users/${encodeURIComponent(name)}/password`, { password });
+      } catch (err) {
+        if (!(err instanceof UnreachableError)) throw err;
+        process.stderr.write(`vaktpost: ${err.message}; writing the store directly (skriver direkte til lageret)\n`);
+        const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
+        const accounts = new Accounts(store.db, Date.now);
+        try {
+          if (sub === 'add') await accounts.createUser(name, password, role);
+          // Ends the user's sessions in the same transaction; a supervisor that runs
+          // after all closes their sockets at its next check (within 5 s).
+          else await accounts.setPassword(name, password);
+        } finally {
+          store.close();
+        }
       }
+      process.stdout.write(sub === 'add' ? `user ${name} (${role}) created\n` : `password for ${name} changed; all its sessions have ended\n`);
       return;
     }
     default:

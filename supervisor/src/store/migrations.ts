@@ -283,4 +283,14 @@ export const MIGRATIONS: readonly string[] = [
     data_json = json_remove(data_json, '$.reason')
   WHERE kind = 'recording.access' AND json_valid(data_json) AND json_extract(data_json, '$.reason') IS NOT NULL;
   `,
+  // login addresses (issue #17): where each user has logged in successfully from, so a
+  // lockout caused by strangers' failures does not keep the user out from there.
+  `
+  CREATE TABLE login_addresses (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    address TEXT NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, address)
+  );
+  `,
 ];

@@ -382,14 +382,6 @@ export class Store {
     return info.changes > 0;
   }
 
-  /** Ends every session of a user (after a password change, role change or disabling). */
-  endSessionsOf(username: string, exceptTokenHash?: string): number {
-    const info = this.db
-      .prepare('DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?) AND token_hash <> ?')
-      .run(username, exceptTokenHash ?? '');
-    return info.changes;
-  }
-
   close(): void {
     this.db.close();
   }

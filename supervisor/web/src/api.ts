@@ -69,7 +69,8 @@ export function apiFile(path: string, body: unknown): Promise<Response> {
   return request('POST', path, body, '*/*');
 }
 
-/** What to show for a failed call: "your role does not allow this" for 403, else the server's message. */
+/** What to show for a failed call: "your role does not allow this" for a 403 about roles, else the server's message. */
 export function errText(e: unknown): string {
-  return e instanceof ApiError && e.status === 403 ? t('err.forbidden') : (e as Error).message;
+  // A cross-origin refusal is no matter of role: show the server's reason (it names the fix).
+  return e instanceof ApiError && e.status === 403 && !e.message.startsWith('cross-') ? t('err.forbidden') : (e as Error).message;
 }
