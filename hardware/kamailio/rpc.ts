@@ -5,6 +5,10 @@
  *
  * An answer with an `error` member is an error, never a result: Kamailio answers
  * an unknown dispatcher URI with `{"error":{"code":500,...}}` and HTTP 200.
+ *
+ * Every local user can reach the loopback port, so the rendered cfg answers only
+ * requests carrying the box's control secret (`Authorization: Bearer …`, see
+ * supervisor/src/reconcilers/kamailio/controlSecret.ts); anything else gets 403.
  */
 import http from 'node:http';
 
@@ -38,6 +42,8 @@ export interface KamailioRpcOptions {
   port: number;
   /** Whole request deadline. Default 2000 ms. */
   timeoutMs?: number;
+  /** The box's control secret, sent as `Authorization: Bearer <secret>`; the rendered cfg refuses requests without it. */
+  secret?: string;
 }
 
 /** Dispatcher destination state letter as Kamailio prints it (first letter of FLAGS). */
@@ -72,12 +78,14 @@ export class KamailioRpc {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
+  private readonly authorization: string | undefined;
   private nextId = 1;
 
   constructor(opts: KamailioRpcOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port;
     this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.authorization = opts.secret === undefined ? undefined : `Bearer ${opts.secret}`;
   }
 
   private where(): string {
@@ -104,7 +112,12 @@ export class KamailioRpc {
           path: '/RPC',
           method: 'POST',
           agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -114,6 +127,16 @@ export class KamailioRpc {
             if (settled) return;
             const text = Buffer.concat(chunks).toString('utf8');
             // Kamailio answers a JSON-RPC error with HTTP 500 *and* the error object: prefer the object.
+            if (res.statusCode === 403) {
+              fail(
+                new KamailioRpcError(
+                  'http',
+                  `${this.where()} refused ${method} (HTTP 403: ${text.trim().slice(0, 100)}) — the control secret does not match the one kamailio.cfg was rendered with: run \`vaktpost kamailio-render\`, restart Kamailio, then the supervisor`,
+                  403,
+                ),
+              );
+              return;
+            }
             if (res.statusCode !== 200 && !/^\s*\{/.test(text)) {
               fail(
                 new KamailioRpcError(

@@ -22,7 +22,7 @@ import { callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenari
 import { commandedRoute } from '../../../supervisor/src/reconcilers/kamailio/kamailioActuator.js';
 import type { KamailioRenderInput } from '../../../supervisor/src/reconcilers/kamailio/render.js';
 import { makeTestPrompt } from '../../helpers/audio/prompt.js';
-import { OUR_TIMERS } from '../../helpers/kamailio.js';
+import { OUR_TIMERS, writeTestControlSecret } from '../../helpers/kamailio.js';
 import {
   CALL_TAKER_TEXT,
   type KamailioProc,
@@ -118,6 +118,7 @@ export async function startChaosLab(t: TeardownHost): Promise<ChaosLab> {
     finalReply: { code: 480, reason: 'Temporarily Unavailable' },
     timers: OUR_TIMERS,
     rpcPort,
+    controlSecret: await writeTestControlSecret(kamDir),
     runDir: kamDir,
     dispatcherListPath: path.join(kamDir, 'dispatcher.list'),
     children: 4,
@@ -372,7 +373,7 @@ export interface DispatcherWatch {
 }
 
 export function watchDispatcher(lab: Pick<ChaosLab, 'kam' | 'centres'>, everyMs = 100): DispatcherWatch {
-  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000 });
+  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000, secret: lab.kam.input.controlSecret });
   const w: DispatcherWatch = {
     samples: 0,
     errors: 0,
