@@ -51,13 +51,14 @@ s.send(Buffer.from(process.argv[1], 'base64'), Number(process.argv[2]), '127.0.0
 
 /**
  * A node one-liner: one rtpengine ng command (bencoded, base64 in argv[1]) to
- * 127.0.0.1:<argv[2]>; prints `reply <text>`, `error <code>` or `timeout`
- * after argv[3] ms.
+ * 127.0.0.1:<argv[2]>; prints `reply <base64 of the answer after the cookie>`,
+ * `error <code>` or `timeout` after argv[3] ms.
  */
 export const NG_SEND_JS = `
 const s = require('node:dgram').createSocket('udp4');
 const t = setTimeout(() => { console.log('timeout'); s.close(); }, Number(process.argv[3]));
-s.on('message', (m) => { clearTimeout(t); console.log('reply ' + m.toString('latin1')); s.close(); });
-s.send(Buffer.from('vpattack1 ' + Buffer.from(process.argv[1], 'base64').toString('latin1'), 'latin1'), Number(process.argv[2]), '127.0.0.1', (e) => {
+s.on('message', (m) => { clearTimeout(t); console.log('reply ' + m.subarray(m.indexOf(32) + 1).toString('base64')); s.close(); });
+// A fresh cookie each time: rtpengine answers a cookie it has seen with its cached answer.
+s.send(Buffer.from(require('node:crypto').randomBytes(6).toString('hex') + ' ' + Buffer.from(process.argv[1], 'base64').toString('latin1'), 'latin1'), Number(process.argv[2]), '127.0.0.1', (e) => {
   if (e) { clearTimeout(t); console.log('error ' + (e.code || e.message)); s.close(); }
 });`;
