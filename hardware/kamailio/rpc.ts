@@ -42,7 +42,7 @@ export interface KamailioRpcOptions {
   port: number;
   /** Whole request deadline. Default 2000 ms. */
   timeoutMs?: number;
-  /** The box's control secret, sent as `Authorization: Bearer <secret>`; the rendered cfg refuses requests without it. */
+  /** The box's RPC key (controlKeys(secret).rpc), sent as `Authorization: Bearer <it>`; the rendered cfg refuses requests without it. */
   secret?: string;
 }
 

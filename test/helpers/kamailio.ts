@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
-import { controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
+import { controlKeys, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { type KamailioRenderInput, renderKamailio } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { KamailioActuator } from '../../supervisor/src/reconcilers/kamailio/kamailioActuator.js';
 import { makeTestPrompt, type TestPrompt } from './audio/prompt.js';
@@ -129,7 +129,7 @@ export async function startKamailio(t: TeardownHost, o: KamailioTestOptions): Pr
   await writeFile(cfgPath, rendered.cfg, { mode: 0o600 });
   await writeFile(listPath, rendered.dispatcherList);
 
-  const rpc = new KamailioRpc({ port: rpcPort, timeoutMs: 1000, secret: controlSecret });
+  const rpc = new KamailioRpc({ port: rpcPort, timeoutMs: 1000, secret: controlKeys(controlSecret).rpc });
   let child: ChildProcess | null = null;
   let logText = '';
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { speakUlaw } from '../../hardware/sip/prompt.js';
 import { type SippProcess, type SippResult, startSipp } from '../../hardware/sip/sipp.js';
-import { controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
+import { controlKeys, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { type KamailioRenderInput, renderKamailio } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { callIdsFromLog, uacScenarioXml } from '../../hardware/sip/uacScenario.js';
 import { OUR_TIMERS, writeTestControlSecret } from './kamailio.js';
@@ -191,7 +191,7 @@ export async function startKamailioWith(t: TeardownHost, dir: string, input: Kam
   await writeFile(cfgPath, rendered.cfg, { mode: 0o600 });
   await writeFile(input.dispatcherListPath, rendered.dispatcherList);
   await writeFile(controlSecretPathOf({ configDir: dir }), `${input.controlSecret}\n`, { mode: 0o600 });
-  const rpc = new KamailioRpc({ port: input.rpcPort, timeoutMs: 1000, secret: input.controlSecret });
+  const rpc = new KamailioRpc({ port: input.rpcPort, timeoutMs: 1000, secret: controlKeys(input.controlSecret).rpc });
   const c = spawn('/usr/sbin/kamailio', ['-DD', '-E', '-f', cfgPath, '-Y', dir, '-P', path.join(dir, 'kamailio.pid')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,

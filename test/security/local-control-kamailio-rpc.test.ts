@@ -11,7 +11,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { callsSchema } from '../../supervisor/src/config/calls.js';
-import { controlSecretOf, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
+import { controlKeys, controlSecretOf, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { writeKamailioFiles } from '../../supervisor/src/reconcilers/kamailio/files.js';
 import { SET_CENTRES } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { startKamailio } from '../helpers/kamailio.js';
@@ -80,6 +80,12 @@ t.test('Kamailio JSON-RPC and ctl socket refuse a local user without the control
   });
 
   await t.test('the secret is not readable: control.secret and the rendered cfg are owner-only', async (t) => {
+    // Even root's copy of the cfg opens no RPC: it holds the events key and a hash of the RPC key only.
+    const cfg = await readFile(path.join(kam.dir, 'kamailio.cfg'), 'utf8');
+    t.notOk(cfg.includes(kam.input.controlSecret), 'the cfg does not hold the control secret');
+    t.notOk(cfg.includes(controlKeys(kam.input.controlSecret).rpc), 'nor the RPC key');
+    const withEventsKey = await rpcAs('dispatcher.list', [], [`Authorization: Bearer ${controlKeys(kam.input.controlSecret).events}`]);
+    t.equal(statusOf(withEventsKey.stdout), '403', 'the events key (which the cfg does hold) opens no RPC');
     for (const f of [controlSecretPathOf({ configDir: kam.dir }), path.join(kam.dir, 'kamailio.cfg')]) {
       const r = await asLocalUser('cat', [f]);
       t.not(r.code, 0, `nobody cannot read ${path.basename(f)}`);

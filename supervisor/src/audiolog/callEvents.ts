@@ -4,14 +4,14 @@
  * reconcilers/kamailio/render.ts). The audit matches them against recordings
  * by Call-ID: the only way to see a call that rtpengine never recorded.
  *
- *   VPCALL2 <secret> connected <epoch s.µs> x<Call-ID> x<caller> x<called> x<route> x<centre> <recorded 0|1> <probe 0|1> x<From-tag> x<To-tag>
- *   VPCALL2 <secret> ended <epoch s.µs> x<Call-ID>
+ *   VPCALL2 <events key> connected <epoch s.µs> x<Call-ID> x<caller> x<called> x<route> x<centre> <recorded 0|1> <probe 0|1> x<From-tag> x<To-tag>
+ *   VPCALL2 <events key> ended <epoch s.µs> x<Call-ID>
  *
  * Text fields are hex behind an "x" (an empty field keeps its place).
  *
  * The port is on loopback, where every local user can send to it: an event
- * counts only if it carries the box's control secret
- * (reconcilers/kamailio/controlSecret.ts). Anything else is dropped and
+ * counts only if it carries the events key derived from the box's control
+ * secret (reconcilers/kamailio/controlSecret.ts). Anything else is dropped and
  * reported through `onRejected`, so a forged "connected, not recorded" (a false
  * alarm) or "ended" (a call's audit cut short) never reaches the audit.
  */
@@ -62,7 +62,7 @@ function sameSecret(given: string | undefined, secret: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Check the secret, then parse. */
+/** Check the events key, then parse. */
 export function readCallEvent(text: string, secret: string): CallEventReading {
   const f = text.trim().split(/\s+/);
   if (f[0] !== CALL_EVENT_PREFIX || !sameSecret(f[1], secret)) return { ok: false, why: 'no-secret' };
@@ -102,7 +102,7 @@ function parseFields(f: string[]): CallEvent | null {
 
 export interface CallEventListenerOptions {
   port: number;
-  /** The box's control secret; events without it are dropped. */
+  /** The events key (controlKeys(secret).events); events without it are dropped. */
   secret: string;
   onEvent: (e: CallEvent) => void;
   /** A datagram was dropped; `from` is `address:port`, `total` counts every drop since start. */

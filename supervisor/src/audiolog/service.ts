@@ -16,6 +16,7 @@ import { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
 import type { ResolvedAudiologConfig } from '../config/audiolog.js';
 import type { CallsConfig } from '../config/calls.js';
 import type { Logger } from '../log.js';
+import { controlKeys } from '../reconcilers/kamailio/controlSecret.js';
 import type { Clock, Monitor } from '../monitors/monitor.js';
 import { RecordingMonitor } from '../monitors/recordingMonitor.js';
 import { RecordingTestCallMonitor } from '../monitors/recordingTestCall.js';
@@ -117,7 +118,7 @@ export class AudioLog {
     });
     this.events = new CallEventListener({
       port: rec.eventsPort,
-      secret: d.controlSecret ?? randomBytes(32).toString('hex'),
+      secret: controlKeys(d.controlSecret ?? randomBytes(32).toString('hex')).events,
       onEvent: (e) => this.onCallEvent(e),
       onRejected: (r) => this.callEventRejected(r),
     });

@@ -20,6 +20,7 @@ import { KamailioRpc } from '../../../hardware/kamailio/rpc.js';
 import { type SippProcess, type SippResult, startSipp } from '../../../hardware/sip/sipp.js';
 import { callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenario.js';
 import { commandedRoute } from '../../../supervisor/src/reconcilers/kamailio/kamailioActuator.js';
+import { controlKeys } from '../../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import type { KamailioRenderInput } from '../../../supervisor/src/reconcilers/kamailio/render.js';
 import { makeTestPrompt } from '../../helpers/audio/prompt.js';
 import { OUR_TIMERS, writeTestControlSecret } from '../../helpers/kamailio.js';
@@ -373,7 +374,7 @@ export interface DispatcherWatch {
 }
 
 export function watchDispatcher(lab: Pick<ChaosLab, 'kam' | 'centres'>, everyMs = 100): DispatcherWatch {
-  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000, secret: lab.kam.input.controlSecret });
+  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000, secret: controlKeys(lab.kam.input.controlSecret).rpc });
   const w: DispatcherWatch = {
     samples: 0,
     errors: 0,

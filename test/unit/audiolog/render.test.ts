@@ -12,6 +12,7 @@ import { renderRtpengineConf } from '../../../supervisor/src/audiolog/rtpengineC
 import { audiologSchema } from '../../../supervisor/src/config/audiolog.js';
 import { callRecordingSchema, callsSchema } from '../../../supervisor/src/config/calls.js';
 import { renderInputFromConfig, renderKamailio } from '../../../supervisor/src/reconcilers/kamailio/render.js';
+import { controlKeys } from '../../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 
 const OPS = path.resolve(import.meta.dirname, '../../../ops/rtpengine');
 const base = {
@@ -62,8 +63,8 @@ t.test('Kamailio cfg: recording off renders the old placeholders, on renders the
     /xlog\("L_ERR", "vaktpost: rtpengine did not take the offer for \$ci - this call is NOT RECORDED\\n"\);/,
     'a failed offer never blocks the call',
   );
-  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${SECRET} connected `), 'events carry the control secret');
-  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${SECRET} ended `));
+  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${controlKeys(SECRET).events} connected `), 'events carry the control secret');
+  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${controlKeys(SECRET).events} ended `));
   t.match(cfg, /if \(isflagset\(FLT_PROBE\) && \$rU == RECORDING_TEST_NUMBER\) \{\n\t\troute\(ANNOUNCEMENT\);/, 'the test call never reaches a centre');
   t.match(cfg, /route\[RECORDING_IN_DIALOG\][\s\S]*rtpengine_delete\(\);/, 'BYE ends the recording');
   t.match(cfg, /if \(t_check_trans\(\)\) \{\n#!ifdef WITH_RTPENGINE\n\t\t\trtpengine_delete\(\);/, 'CANCEL too');

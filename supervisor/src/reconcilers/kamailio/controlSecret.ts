@@ -10,12 +10,16 @@
  *     to the rendered SHA-256 (403);
  *   - Kamailio puts the secret in every call event, and the supervisor drops
  *     (counts, alarms on) events without it.
+ * Each use gets its own key, derived from the secret (controlKeys): the RPC key
+ * is never written into kamailio.cfg (only its hash), and the events key —
+ * which the cfg does hold, and which a process squatting the events port while
+ * the supervisor is down could read — opens nothing but the events port.
  * The secret is 32 random bytes (hex) in `<calls.configDir>/control.secret`,
  * mode 0600, created on first use by whichever of `vaktpost kamailio-render`
  * and the supervisor comes first (both read the same vaktpost.yaml, so the
  * same path). Kamailio gets it only through its rendered cfg, also 0600.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { KamailioRpc } from '../../../../hardware/kamailio/rpc.js';
@@ -23,6 +27,19 @@ import type { CallsConfig } from '../../config/calls.js';
 
 /** Hex, 32–128 characters: safe inside a Kamailio cfg string and a UDP datagram field. */
 export const CONTROL_SECRET_FORMAT = /^[0-9a-f]{32,128}$/;
+
+export interface ControlKeys {
+  /** Sent by the supervisor as `Authorization: Bearer <rpc>`; the cfg holds only SHA-256("Bearer <rpc>"). */
+  rpc: string;
+  /** In every call event Kamailio sends (so it is in the cfg verbatim). */
+  events: string;
+}
+
+/** One key per use, HMAC-SHA-256 of the control secret (hex). */
+export function controlKeys(secret: string): ControlKeys {
+  const key = (purpose: string) => createHmac('sha256', secret).update(`vaktpost control key: ${purpose}`).digest('hex');
+  return { rpc: key('kamailio json-rpc'), events: key('call events') };
+}
 
 export function controlSecretPathOf(calls: Pick<CallsConfig, 'configDir'>): string {
   return path.join(calls.configDir, 'control.secret');
@@ -72,5 +89,5 @@ export function controlSecretOf(calls: Pick<CallsConfig, 'configDir'>): string {
 
 /** The supervisor's JSON-RPC client for Kamailio, authenticated with the control secret. */
 export function kamailioRpcFromConfig(calls: Pick<CallsConfig, 'configDir' | 'rpc'>, secret = controlSecretOf(calls)): KamailioRpc {
-  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret });
+  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret: controlKeys(secret).rpc });
 }

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallsConfig } from '../../config/calls.js';
-import { CONTROL_SECRET_FORMAT } from './controlSecret.js';
+import { CONTROL_SECRET_FORMAT, controlKeys } from './controlSecret.js';
 
 /** Dispatcher set holding the centres (local + backup, priority-ordered). */
 export const SET_CENTRES = 1;
@@ -48,9 +48,9 @@ export interface KamailioRenderInput {
   };
   rpcPort: number;
   /**
-   * The box's control secret (controlSecret.ts): JSON-RPC requests must carry
-   * `Authorization: Bearer <it>` (the cfg holds only its SHA-256 for that), and
-   * every call event to the supervisor carries it.
+   * The box's control secret (controlSecret.ts). Two keys are derived from it:
+   * JSON-RPC requests must carry `Authorization: Bearer <rpc key>` (the cfg holds
+   * only a SHA-256 of that), and every call event carries the events key.
    */
   controlSecret: string;
   /** ctl socket lives here; pass the same dir as `-Y` and the pid file's dir. */
@@ -165,8 +165,8 @@ export function renderDispatcherList(input: Pick<KamailioRenderInput, 'centres' 
 }
 
 /** What the cfg compares an RPC request's Authorization header against (lowercase hex, as `{s.sha256}` prints). */
-export function rpcAuthorizationSha256(secret: string): string {
-  return createHash('sha256').update(`Bearer ${secret}`).digest('hex');
+export function rpcAuthorizationSha256(rpcKey: string): string {
+  return createHash('sha256').update(`Bearer ${rpcKey}`).digest('hex');
 }
 
 function kamailioString(s: string): string {
@@ -210,7 +210,7 @@ function renderCfg(input: KamailioRenderInput): string {
     `#!define RPC_PORT ${input.rpcPort}`,
     // SHA-256 of the whole expected Authorization header: the cfg compares hashes, so
     // the comparison's timing says nothing about the secret.
-    `#!define RPC_AUTH_SHA256 "${rpcAuthorizationSha256(input.controlSecret)}"`,
+    `#!define RPC_AUTH_SHA256 "${rpcAuthorizationSha256(controlKeys(input.controlSecret).rpc)}"`,
     `#!define FR_TIMER ${t.noReplyMs}`,
     `#!define FR_INV_TIMER ${t.ringNoAnswerMs}`,
     `#!define ANNOUNCEMENT_FR_INV_TIMER ${input.announcement.answerTimeoutMs}`,
@@ -778,9 +778,9 @@ route[RECORDING_REPLY] {
 			$var(probe) = 1;
 		}
 		# Fields are hex with an "x" in front, so an empty value still takes its place.
-		# The control secret after the prefix: the supervisor drops events without it.
+		# The events key after the prefix: the supervisor drops events without it.
 		# The tags let the supervisor play the recording notice to the caller (audiolog/notice.ts).
-		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${input.controlSecret} connected $TV(Sn) x$(ci{s.encode.hexa}) x$avp(vprec_caller) x$avp(vprec_called) x$(avp(vp_route){s.encode.hexa}) x$(avp(vprec_centre){s.encode.hexa}) $avp(vprec_ok) $var(probe) x$(ft{s.encode.hexa}) x$(tt{s.encode.hexa})");
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${controlKeys(input.controlSecret).events} connected $TV(Sn) x$(ci{s.encode.hexa}) x$avp(vprec_caller) x$avp(vprec_called) x$(avp(vp_route){s.encode.hexa}) x$(avp(vprec_centre){s.encode.hexa}) $avp(vprec_ok) $var(probe) x$(ft{s.encode.hexa}) x$(tt{s.encode.hexa})");
 	}
 }
 
@@ -789,7 +789,7 @@ route[RECORDING_REPLY] {
 route[RECORDING_IN_DIALOG] {
 	if (is_method("BYE")) {
 		rtpengine_delete();
-		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${input.controlSecret} ended $TV(Sn) x$(ci{s.encode.hexa})");
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${controlKeys(input.controlSecret).events} ended $TV(Sn) x$(ci{s.encode.hexa})");
 	} else if (is_method("INVITE") && has_body("application/sdp")) {
 		rtpengine_offer(RTPENGINE_FLAGS + " record-call=yes");
 		t_on_reply("RECORDING_REINVITE_REPLY");
