@@ -89,5 +89,5 @@ export function controlSecretOf(calls: Pick<CallsConfig, 'configDir'>): string {
 
 /** The supervisor's JSON-RPC client for Kamailio, authenticated with the control secret. */
 export function kamailioRpcFromConfig(calls: Pick<CallsConfig, 'configDir' | 'rpc'>, secret = controlSecretOf(calls)): KamailioRpc {
-  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret: controlKeys(secret).rpc });
+  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret: controlKeys(secret).rpc, trustedUids: calls.rpc.trustedUids });
 }
