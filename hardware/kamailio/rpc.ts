@@ -5,8 +5,17 @@
  *
  * An answer with an `error` member is an error, never a result: Kamailio answers
  * an unknown dispatcher URI with `{"error":{"code":500,...}}` and HTTP 200.
+ *
+ * Every local user can reach the loopback port, so the rendered cfg answers only
+ * requests carrying the box's control secret (`Authorization: Bearer …`, see
+ * supervisor/src/reconcilers/kamailio/controlSecret.ts); anything else gets 403.
+ * And before the key leaves, the client checks in the kernel's socket table that
+ * the port is held by a trusted uid (root): a local user who grabbed the port
+ * while Kamailio was down gets nothing (kind `untrusted`).
  */
 import http from 'node:http';
+import type net from 'node:net';
+import { loopbackPeerUid } from './loopbackPeer.js';
 
 export type KamailioRpcErrorKind =
   /** Nothing listens (Kamailio down or restarting) or the socket broke. */
@@ -18,7 +27,9 @@ export type KamailioRpcErrorKind =
   /** Kamailio answered with a JSON-RPC `error` object. */
   | 'rpc'
   /** The answer was not the JSON-RPC we expect. */
-  | 'protocol';
+  | 'protocol'
+  /** The port is held by a process of another user (not Kamailio): nothing was sent. */
+  | 'untrusted';
 
 export class KamailioRpcError extends Error {
   override readonly name = 'KamailioRpcError';
@@ -38,6 +49,10 @@ export interface KamailioRpcOptions {
   port: number;
   /** Whole request deadline. Default 2000 ms. */
   timeoutMs?: number;
+  /** The box's RPC key (controlKeys(secret).rpc), sent as `Authorization: Bearer <it>`; the rendered cfg refuses requests without it. */
+  secret?: string;
+  /** Uids Kamailio may run as (checked before anything is sent). Default: root only, as ops/kamailio/systemd runs it. */
+  trustedUids?: readonly number[];
 }
 
 /** Dispatcher destination state letter as Kamailio prints it (first letter of FLAGS). */
@@ -72,12 +87,29 @@ export class KamailioRpc {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
+  private readonly authorization: string | undefined;
+  private readonly trustedUids: readonly number[];
   private nextId = 1;
 
   constructor(opts: KamailioRpcOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port;
     this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.authorization = opts.secret === undefined ? undefined : `Bearer ${opts.secret}`;
+    this.trustedUids = opts.trustedUids ?? [0];
+  }
+
+  /** Null if the connected peer is a trusted uid, else why not. */
+  private async untrustedPeer(sock: net.Socket): Promise<string | null> {
+    if (sock.localPort === undefined) return 'the connection has no local port';
+    let uid: number | null;
+    try {
+      uid = await loopbackPeerUid(this.port, sock.localPort);
+    } catch (err) {
+      return `cannot read the kernel's socket table (${(err as Error).message})`;
+    }
+    if (uid === null) return 'the kernel lists no such connection (only 127.0.0.1 is supported)';
+    return this.trustedUids.includes(uid) ? null : `the port is held by uid ${uid}, not by Kamailio (uid ${this.trustedUids.join('/')})`;
   }
 
   private where(): string {
@@ -104,7 +136,12 @@ export class KamailioRpc {
           path: '/RPC',
           method: 'POST',
           agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+            ...(this.authorization ? { authorization: this.authorization } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -114,6 +151,16 @@ export class KamailioRpc {
             if (settled) return;
             const text = Buffer.concat(chunks).toString('utf8');
             // Kamailio answers a JSON-RPC error with HTTP 500 *and* the error object: prefer the object.
+            if (res.statusCode === 403) {
+              fail(
+                new KamailioRpcError(
+                  'http',
+                  `${this.where()} refused ${method} (HTTP 403: ${text.trim().slice(0, 100)}) — the control secret does not match the one kamailio.cfg was rendered with: run \`vaktpost kamailio-render\`, restart Kamailio, then the supervisor`,
+                  403,
+                ),
+              );
+              return;
+            }
             if (res.statusCode !== 200 && !/^\s*\{/.test(text)) {
               fail(
                 new KamailioRpcError(
@@ -156,7 +203,23 @@ export class KamailioRpc {
         const hint = e.code === 'ECONNREFUSED' ? ' — is Kamailio running with the rendered cfg (xhttp listener on this port)?' : '';
         fail(new KamailioRpcError('unreachable', `${this.where()}: ${e.code ?? e.message}${hint}`));
       });
-      req.end(body);
+      // Nothing (not even the headers) is written until the peer is known to be Kamailio's.
+      req.once('socket', (s) => {
+        const sock = s as net.Socket;
+        const check = () =>
+          void this.untrustedPeer(sock).then((why) => {
+            if (why === null) req.end(body);
+            else
+              fail(
+                new KamailioRpcError(
+                  'untrusted',
+                  `${this.where()}: ${why} — ${method} NOT sent (another local process took Kamailio's port: find it with \`ss -ltnp 'sport = :${this.port}'\`)`,
+                ),
+              );
+          });
+        if (sock.connecting) sock.once('connect', check);
+        else check();
+      });
     });
   }
 

@@ -46,7 +46,7 @@ import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
 import { Drill } from './jobs/drill.js';
 import { FsdRelease } from './jobs/fsdRelease.js';
 import { scheduleDrill } from './jobs/drillSchedule.js';
-import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
+import { controlSecretOf, kamailioRpcFromConfig } from './reconcilers/kamailio/controlSecret.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
 import { dispatcherListPathOf } from './reconcilers/kamailio/files.js';
 import { KamailioMonitor } from './monitors/kamailioMonitor.js';
@@ -208,7 +208,8 @@ async function buildAndStart(
   // real Kamailio is configured, e.g. for demos and the call tests).
   if (cfg.calls) {
     const calls = cfg.calls;
-    const rpc = new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs });
+    // Authenticated with the box's control secret (created on first start): Kamailio refuses RPC without it.
+    const rpc = kamailioRpcFromConfig(calls);
     actuators.push(
       new KamailioActuator({
         rpc,
@@ -290,7 +291,17 @@ async function buildAndStart(
   // calls.recording; on the simulated box the simulated recorder reports instead).
   const audiologCfg = cfg.audiolog?.enabled && cfg.calls?.recording.enabled ? resolveAudiologConfig(cfg.audiolog, cfg.box.dataDir) : null;
   const audiolog =
-    audiologCfg && cfg.calls ? createAudioLog({ cfg: audiologCfg, calls: cfg.calls, db: store.db, clock, log, event: (e) => ref.supervisor?.event(e) }) : null;
+    audiologCfg && cfg.calls
+      ? createAudioLog({
+          cfg: audiologCfg,
+          calls: cfg.calls,
+          db: store.db,
+          clock,
+          log,
+          event: (e) => ref.supervisor?.event(e),
+          controlSecret: controlSecretOf(cfg.calls),
+        })
+      : null;
   if (audiolog) {
     monitors.push(...audiolog.monitors);
     if (!monitored.includes('recording')) monitored.push('recording');

@@ -8,9 +8,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
+import { controlKeys, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { type KamailioRenderInput, renderKamailio } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { KamailioActuator } from '../../supervisor/src/reconcilers/kamailio/kamailioActuator.js';
 import { makeTestPrompt, type TestPrompt } from './audio/prompt.js';
@@ -28,6 +30,16 @@ export const OUR_TIMERS: KamailioRenderInput['timers'] = {
   inactiveThreshold: 1,
   keepaliveReplyCodes: [403, 404, 405, 501],
 };
+
+/**
+ * A fresh control secret written where the supervisor looks for it
+ * (`<configDir>/control.secret`, 0600), as `vaktpost kamailio-render` would.
+ */
+export async function writeTestControlSecret(configDir: string): Promise<string> {
+  const secret = randomBytes(32).toString('hex');
+  await writeFile(controlSecretPathOf({ configDir }), `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
 
 /** Kamailio's stock behaviour: no keepalives, fr_timer 30 s, fr_inv_timer 120 s. */
 export const KAMAILIO_DEFAULT_TIMERS: KamailioRenderInput['timers'] = {
@@ -99,6 +111,7 @@ export async function startKamailio(t: TeardownHost, o: KamailioTestOptions): Pr
   while (rpcPort === sipPort) rpcPort = await freePort();
   const listPath = path.join(scratch.dir, 'dispatcher.list');
   const cfgPath = path.join(scratch.dir, 'kamailio.cfg');
+  const controlSecret = await writeTestControlSecret(scratch.dir);
   const input: KamailioRenderInput = {
     listen: { address: '127.0.0.1', port: sipPort, transports: ['udp'] },
     trunkSources: o.trunkSources ?? [],
@@ -107,15 +120,16 @@ export async function startKamailio(t: TeardownHost, o: KamailioTestOptions): Pr
     finalReply: o.finalReply ?? { code: 480, reason: 'Temporarily Unavailable' },
     timers: { ...OUR_TIMERS, ...o.timers },
     rpcPort,
+    controlSecret,
     runDir: scratch.dir,
     dispatcherListPath: listPath,
     children: o.children ?? 4,
   };
   const rendered = renderKamailio(input, o.listTarget ?? 'local');
-  await writeFile(cfgPath, rendered.cfg);
+  await writeFile(cfgPath, rendered.cfg, { mode: 0o600 });
   await writeFile(listPath, rendered.dispatcherList);
 
-  const rpc = new KamailioRpc({ port: rpcPort, timeoutMs: 1000 });
+  const rpc = new KamailioRpc({ port: rpcPort, timeoutMs: 1000, secret: controlKeys(controlSecret).rpc });
   let child: ChildProcess | null = null;
   let logText = '';
 

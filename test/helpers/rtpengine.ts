@@ -18,9 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { KamailioRpc } from '../../hardware/kamailio/rpc.js';
 import { speakUlaw } from '../../hardware/sip/prompt.js';
 import { type SippProcess, type SippResult, startSipp } from '../../hardware/sip/sipp.js';
+import { controlKeys, controlSecretPathOf } from '../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { type KamailioRenderInput, renderKamailio } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { callIdsFromLog, uacScenarioXml } from '../../hardware/sip/uacScenario.js';
-import { OUR_TIMERS } from './kamailio.js';
+import { OUR_TIMERS, writeTestControlSecret } from './kamailio.js';
 import { startAnnouncement, waitSipReady, type UasHandle } from './sipp.js';
 import { makeTestPrompt, type TestPrompt } from './audio/prompt.js';
 
@@ -168,6 +169,8 @@ export async function makeSpeech(dir: string, name: string, text: string): Promi
 }
 
 export interface KamailioProc {
+  /** Its cfg, list, pid file, ctl socket and `control.secret` (use as `calls.configDir`). */
+  readonly dir: string;
   readonly sipPort: number;
   readonly rpcPort: number;
   readonly rpc: KamailioRpc;
@@ -177,13 +180,18 @@ export interface KamailioProc {
   stop(): Promise<void>;
 }
 
-/** Start Kamailio on a rendered input (the caller fills ports/paths). */
+/**
+ * Start Kamailio on a rendered input (the caller fills ports/paths and the
+ * control secret, e.g. from writeTestControlSecret(dir)). The cfg is 0600 (it
+ * holds the secret); `<dir>/control.secret` is written if the caller has not.
+ */
 export async function startKamailioWith(t: TeardownHost, dir: string, input: KamailioRenderInput): Promise<KamailioProc> {
   const rendered = renderKamailio(input);
   const cfgPath = path.join(dir, 'kamailio.cfg');
-  await writeFile(cfgPath, rendered.cfg);
+  await writeFile(cfgPath, rendered.cfg, { mode: 0o600 });
   await writeFile(input.dispatcherListPath, rendered.dispatcherList);
-  const rpc = new KamailioRpc({ port: input.rpcPort, timeoutMs: 1000 });
+  await writeFile(controlSecretPathOf({ configDir: dir }), `${input.controlSecret}\n`, { mode: 0o600 });
+  const rpc = new KamailioRpc({ port: input.rpcPort, timeoutMs: 1000, secret: controlKeys(input.controlSecret).rpc });
   const c = spawn('/usr/sbin/kamailio', ['-DD', '-E', '-f', cfgPath, '-Y', dir, '-P', path.join(dir, 'kamailio.pid')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
@@ -221,7 +229,7 @@ export async function startKamailioWith(t: TeardownHost, dir: string, input: Kam
   ).catch((e: Error) => {
     throw new Error(`${e.message}\nKamailio log:\n${logText.slice(-3000)}`);
   });
-  return { sipPort: input.listen.port, rpcPort: input.rpcPort, rpc, input, cfgPath, log: () => logText, stop };
+  return { dir, sipPort: input.listen.port, rpcPort: input.rpcPort, rpc, input, cfgPath, log: () => logText, stop };
 }
 
 export interface TalkingCentre {
@@ -304,6 +312,7 @@ export async function startRecordingLab(t: TeardownHost, o: RecordingLabOptions 
     finalReply: { code: 480, reason: 'Temporarily Unavailable' },
     timers: OUR_TIMERS,
     rpcPort,
+    controlSecret: await writeTestControlSecret(scratch.dir),
     runDir: scratch.dir,
     dispatcherListPath: path.join(scratch.dir, 'dispatcher.list'),
     children: o.children ?? 4,

@@ -8,6 +8,7 @@
  * starts (the call-event socket must be up when calls connect), push `monitors`
  * into the supervisor's monitors, `stop()` after the supervisor stops.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { callIdFromSpoolName } from '../../../hardware/rtpengine/metadata.js';
@@ -15,6 +16,7 @@ import { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
 import type { ResolvedAudiologConfig } from '../config/audiolog.js';
 import type { CallsConfig } from '../config/calls.js';
 import type { Logger } from '../log.js';
+import { controlKeys } from '../reconcilers/kamailio/controlSecret.js';
 import type { Clock, Monitor } from '../monitors/monitor.js';
 import { RecordingMonitor } from '../monitors/recordingMonitor.js';
 import { RecordingTestCallMonitor } from '../monitors/recordingTestCall.js';
@@ -23,7 +25,7 @@ import type { Db } from '../store/db.js';
 import type { EventInput } from '../store/store.js';
 import { mkdirPrivate } from './archive.js';
 import { type AuditFinding, CallAudit } from './callAudit.js';
-import { type CallEvent, CallEventListener } from './callEvents.js';
+import { type CallEvent, CallEventListener, type CallEventRejection } from './callEvents.js';
 import { Converter } from './converter.js';
 import { RecordingNotice, writeNoticeFile } from './notice.js';
 import { type IngestStep, Ingester } from './ingest.js';
@@ -45,7 +47,16 @@ export interface AudioLogDeps {
   faultPoint?: (step: IngestStep, source: string) => void;
   /** Run the periodic test call (default: cfg.testCall.enabled). */
   testCall?: boolean;
+  /**
+   * The box's control secret Kamailio puts in every call event
+   * (reconcilers/kamailio/controlSecret.ts). Absent: a random one, i.e. no call
+   * event is accepted at all (for tests that do not use Kamailio's events).
+   */
+  controlSecret?: string;
 }
+
+/** Dropped call events raise at most one alarm per this long (the counter keeps counting). */
+const FORGED_EVENT_ALARM_EVERY_MS = 60_000;
 
 export class AudioLog {
   readonly store: AudiologStore;
@@ -67,6 +78,8 @@ export class AudioLog {
   private readonly notice: RecordingNotice | null;
   /** The recordings the first spool scan found, not yet tried (null: that scan has not run). */
   private startupBacklog: Set<string> | null = null;
+  /** When the last "call event dropped" alarm went out (null: none yet). */
+  private lastRejectedAlarmAt: number | null = null;
   /** Every recording in the spool at start-up has been tried: the audit may settle deadlines. */
   private spoolCaughtUp = false;
 
@@ -103,7 +116,12 @@ export class AudioLog {
       rescanMs: Math.max(1000, cfg.checks.pollMs * 2),
       onFile: (name) => this.enqueue(name),
     });
-    this.events = new CallEventListener(rec.eventsPort, (e) => this.onCallEvent(e));
+    this.events = new CallEventListener({
+      port: rec.eventsPort,
+      secret: controlKeys(d.controlSecret ?? randomBytes(32).toString('hex')).events,
+      onEvent: (e) => this.onCallEvent(e),
+      onRejected: (r) => this.callEventRejected(r),
+    });
     this.recordingMonitor = new RecordingMonitor({
       ng: this.ng,
       spoolDir: cfg.rtpengine.spoolDir,
@@ -336,6 +354,36 @@ export class AudioLog {
         }),
       );
     }
+  }
+
+  /** Call events dropped since start (no control secret, not loopback, malformed). */
+  get rejectedCallEvents(): number {
+    return this.events.rejected;
+  }
+
+  private callEventRejected(r: { why: CallEventRejection; from: string; total: number }): void {
+    this.d.log.warn({ from: r.from, why: r.why, total: r.total }, 'audiolog: call event dropped');
+    const now = this.d.clock.now();
+    if (this.lastRejectedAlarmAt !== null && now - this.lastRejectedAlarmAt < FORGED_EVENT_ALARM_EVERY_MS) return;
+    this.lastRejectedAlarmAt = now;
+    const fix =
+      r.why === 'malformed'
+        ? {
+            en: 'Kamailio and the supervisor disagree on the event format: run `vaktpost kamailio-render` and restart Kamailio',
+            nb: 'Kamailio og supervisor er uenige om formatet: kjør `vaktpost kamailio-render` og start Kamailio på nytt',
+          }
+        : {
+            en: 'If Kamailio runs a cfg rendered before the control secret changed, run `vaktpost kamailio-render` and restart Kamailio; otherwise a process on the box is forging call events — find it (ss -uap)',
+            nb: 'Hvis Kamailio kjører en konfigurasjon laget før kontrollhemmeligheten ble endret: kjør `vaktpost kamailio-render` og start Kamailio på nytt; ellers forfalsker en prosess på boksen samtalehendelser — finn den (ss -uap)',
+          };
+    this.d.event({
+      kind: 'recording.callEventRejected',
+      severity: 'alarm',
+      subsystem: 'recording',
+      en: `A call event without the control secret was dropped (from ${r.from}; ${r.total} dropped since start). ${fix.en}`,
+      nb: `En samtalehendelse uten kontrollhemmeligheten ble forkastet (fra ${r.from}; ${r.total} forkastet siden start). ${fix.nb}`,
+      data: { from: r.from, why: r.why, total: r.total },
+    });
   }
 
   private finding(f: AuditFinding): void {

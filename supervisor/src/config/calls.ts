@@ -135,6 +135,12 @@ export const kamailioRpcSchema = z.strictObject({
   port: port.default(5071),
   /** Per-request deadline for the supervisor's RPC calls. */
   timeoutMs: z.number().int().min(50).max(30_000).default(2000),
+  /**
+   * Uids Kamailio runs as. Before sending its RPC key the supervisor checks that the
+   * port is held by one of them, so a local user who bound the port while Kamailio
+   * was down gets nothing. ops/kamailio/systemd runs Kamailio as root.
+   */
+  trustedUids: z.array(z.number().int().min(0)).min(1).default([0]),
 });
 
 export const verifySchema = z.strictObject({

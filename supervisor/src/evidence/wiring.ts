@@ -2,10 +2,10 @@
  * One call for the composition root: the EvidenceService's dependencies from
  * the validated config (box, calls, evidence sections) and the running parts.
  */
-import { KamailioRpc } from '../../../hardware/kamailio/rpc.js';
 import type { CallsConfig } from '../config/calls.js';
 import type { EvidenceConfig } from '../config/evidence.js';
 import type { Logger } from '../log.js';
+import { kamailioRpcFromConfig } from '../reconcilers/kamailio/controlSecret.js';
 import type { Db } from '../store/db.js';
 import type { EventSource, EvidenceServiceDeps } from './service.js';
 
@@ -22,7 +22,7 @@ export interface EvidenceWiringInput {
 export function evidenceDeps(i: EvidenceWiringInput): EvidenceServiceDeps {
   const calls = i.calls;
   const records = calls?.callRecords.enabled ? calls.callRecords.dir : null;
-  const rpc = calls ? new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs }) : null;
+  const rpc = calls ? kamailioRpcFromConfig(calls) : null;
   return {
     cfg: i.evidence,
     box: i.box.name,

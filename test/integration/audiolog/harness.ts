@@ -69,6 +69,8 @@ export async function startHarness(
     log: silentLogger(),
     event: (e) => events.push(e),
     testCall: o.testCall ?? false,
+    // Kamailio's call events carry the lab's control secret; without it the events are dropped.
+    controlSecret: lab.kam.input.controlSecret,
   });
   await audiolog.start();
   t.teardown(() => audiolog.stop());

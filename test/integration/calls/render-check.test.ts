@@ -24,6 +24,7 @@ async function check(t: Test, name: string, patch: Partial<KamailioRenderInput>)
     finalReply: { code: 480, reason: 'Temporarily Unavailable' },
     timers: OUR_TIMERS,
     rpcPort: 25071,
+    controlSecret: '0123456789abcdef0123456789abcdef',
     runDir: s.dir,
     dispatcherListPath: path.join(s.dir, 'dispatcher.list'),
     children: 2,

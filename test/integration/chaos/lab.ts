@@ -20,9 +20,10 @@ import { KamailioRpc } from '../../../hardware/kamailio/rpc.js';
 import { type SippProcess, type SippResult, startSipp } from '../../../hardware/sip/sipp.js';
 import { callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenario.js';
 import { commandedRoute } from '../../../supervisor/src/reconcilers/kamailio/kamailioActuator.js';
+import { controlKeys } from '../../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import type { KamailioRenderInput } from '../../../supervisor/src/reconcilers/kamailio/render.js';
 import { makeTestPrompt } from '../../helpers/audio/prompt.js';
-import { OUR_TIMERS } from '../../helpers/kamailio.js';
+import { OUR_TIMERS, writeTestControlSecret } from '../../helpers/kamailio.js';
 import {
   CALL_TAKER_TEXT,
   type KamailioProc,
@@ -118,6 +119,7 @@ export async function startChaosLab(t: TeardownHost): Promise<ChaosLab> {
     finalReply: { code: 480, reason: 'Temporarily Unavailable' },
     timers: OUR_TIMERS,
     rpcPort,
+    controlSecret: await writeTestControlSecret(kamDir),
     runDir: kamDir,
     dispatcherListPath: path.join(kamDir, 'dispatcher.list'),
     children: 4,
@@ -372,7 +374,7 @@ export interface DispatcherWatch {
 }
 
 export function watchDispatcher(lab: Pick<ChaosLab, 'kam' | 'centres'>, everyMs = 100): DispatcherWatch {
-  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000 });
+  const rpc = new KamailioRpc({ port: lab.kam.rpcPort, timeoutMs: 1000, secret: controlKeys(lab.kam.input.controlSecret).rpc });
   const w: DispatcherWatch = {
     samples: 0,
     errors: 0,

@@ -41,8 +41,10 @@ t.test('hex fields cannot inject: a caller number with "|" or spaces stays one v
 
 t.test("Kamailio's call events", async (t) => {
   const hex = (s: string) => `x${Buffer.from(s).toString('hex')}`;
+  const k = '0123456789abcdef0123456789abcdef';
   const c = parseCallEvent(
-    `VPCALL1 connected 1795314844.030500 ${hex('a@b')} ${hex('4791234567')} ${hex('116117')} ${hex('local')} x 1 0 ${hex('ft1')} ${hex('tt1')}`,
+    `VPCALL2 ${k} connected 1795314844.030500 ${hex('a@b')} ${hex('4791234567')} ${hex('116117')} ${hex('local')} x 1 0 ${hex('ft1')} ${hex('tt1')}`,
+    k,
   );
   t.same(c, {
     type: 'connected',
@@ -57,8 +59,9 @@ t.test("Kamailio's call events", async (t) => {
     fromTag: 'ft1',
     toTag: 'tt1',
   });
-  t.same(parseCallEvent(`VPCALL1 ended 1795314850.010712 ${hex('a@b')}`), { type: 'ended', at: 1795314850011, callId: 'a@b' });
-  for (const bad of ['', 'VPCALL1', 'VPCALL2 ended 1 x61', 'VPCALL1 ended x x61', 'VPCALL1 ended 1 x', 'VPCALL1 connected 1 x61', 'VPCALL1 ended 1 xzz']) {
-    t.equal(parseCallEvent(bad), null, JSON.stringify(bad));
-  }
+  t.same(parseCallEvent(`VPCALL2 ${k} ended 1795314850.010712 ${hex('a@b')}`, k), { type: 'ended', at: 1795314850011, callId: 'a@b' });
+  const bad = ['', 'VPCALL2', `VPCALL2 ${k}`, `VPCALL2 ${k} ended x x61`, `VPCALL2 ${k} ended 1 x`, `VPCALL2 ${k} connected 1 x61`, `VPCALL2 ${k} ended 1 xzz`];
+  // Without the control secret (the old format, a wrong or a shortened one): never an event.
+  bad.push('VPCALL1 ended 1 x61', `VPCALL2 ${k.replace('0', '1')} ended 1 x61`, `VPCALL2 ${k.slice(1)} ended 1 x61`, 'VPCALL2 ended 1 x61');
+  for (const b of bad) t.equal(parseCallEvent(b, k), null, JSON.stringify(b));
 });

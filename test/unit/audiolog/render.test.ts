@@ -12,6 +12,7 @@ import { renderRtpengineConf } from '../../../supervisor/src/audiolog/rtpengineC
 import { audiologSchema } from '../../../supervisor/src/config/audiolog.js';
 import { callRecordingSchema, callsSchema } from '../../../supervisor/src/config/calls.js';
 import { renderInputFromConfig, renderKamailio } from '../../../supervisor/src/reconcilers/kamailio/render.js';
+import { controlKeys } from '../../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 
 const OPS = path.resolve(import.meta.dirname, '../../../ops/rtpengine');
 const base = {
@@ -38,16 +39,18 @@ t.test('rtpengine.conf.example is the rendering of audiolog.example.yaml', async
   );
 });
 
+const SECRET = '0123456789abcdef0123456789abcdef';
+
 t.test('Kamailio cfg: recording off renders the old placeholders, on renders the blocks', async (t) => {
   const off = callsSchema.parse(base);
-  const input = renderInputFromConfig(off, { dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list' });
+  const input = renderInputFromConfig(off, { dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list', controlSecret: SECRET });
   t.equal(input.rtpengine, undefined, 'off by default');
   const cfgOff = renderKamailio(input).cfg;
   t.notMatch(cfgOff, /#!define WITH_RTPENGINE/);
   t.match(cfgOff, /#!ifdef WITH_RTPENGINE\n# modparam\("rtpengine", "rtpengine_sock", RTPENGINE_SOCK\)\n#!endif/, 'placeholder kept');
 
   const on = callsSchema.parse({ ...base, recording: { enabled: true, eventsPort: 5099, rtpengine: { port: 2300 } } });
-  const cfg = renderKamailio(renderInputFromConfig(on, { dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list' })).cfg;
+  const cfg = renderKamailio(renderInputFromConfig(on, { dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list', controlSecret: SECRET })).cfg;
   t.match(cfg, /^#!define WITH_RTPENGINE$/m);
   t.match(cfg, /^#!define RTPENGINE_SOCK "udp:127\.0\.0\.1:2300"$/m);
   t.match(cfg, /^#!define RECORDING_EVENTS_URI "sip:127\.0\.0\.1:5099"$/m);
@@ -60,8 +63,8 @@ t.test('Kamailio cfg: recording off renders the old placeholders, on renders the
     /xlog\("L_ERR", "vaktpost: rtpengine did not take the offer for \$ci - this call is NOT RECORDED\\n"\);/,
     'a failed offer never blocks the call',
   );
-  t.match(cfg, /send_data\(RECORDING_EVENTS_URI, "VPCALL1 connected /);
-  t.match(cfg, /send_data\(RECORDING_EVENTS_URI, "VPCALL1 ended /);
+  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${controlKeys(SECRET).events} connected `), 'events carry the control secret');
+  t.match(cfg, new RegExp(`send_data\\(RECORDING_EVENTS_URI, "VPCALL2 ${controlKeys(SECRET).events} ended `));
   t.match(cfg, /if \(isflagset\(FLT_PROBE\) && \$rU == RECORDING_TEST_NUMBER\) \{\n\t\troute\(ANNOUNCEMENT\);/, 'the test call never reaches a centre');
   t.match(cfg, /route\[RECORDING_IN_DIALOG\][\s\S]*rtpengine_delete\(\);/, 'BYE ends the recording');
   t.match(cfg, /if \(t_check_trans\(\)\) \{\n#!ifdef WITH_RTPENGINE\n\t\t\trtpengine_delete\(\);/, 'CANCEL too');
@@ -69,7 +72,7 @@ t.test('Kamailio cfg: recording off renders the old placeholders, on renders the
   t.throws(
     () =>
       renderKamailio({
-        ...renderInputFromConfig(on, { dispatcherListPath: '/x/d.list' }),
+        ...renderInputFromConfig(on, { dispatcherListPath: '/x/d.list', controlSecret: SECRET }),
         rtpengine: { ng: { host: 'localhost', port: 1 }, offerTimeoutMs: 1, retryAfterS: 1, eventsPort: 1, testNumber: 'a b' },
       }),
     /testNumber .* may hold|must be an IPv4/,

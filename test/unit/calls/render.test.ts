@@ -18,7 +18,10 @@ const calls = callsSchema.parse({
   },
   announcement: { uris: ['sip:announcement@127.0.0.1:5090'] },
 });
-const input = renderInputFromConfig(calls, { dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list' });
+const input = renderInputFromConfig(calls, {
+  dispatcherListPath: '/var/lib/vaktpost/kamailio/dispatcher.list',
+  controlSecret: '0123456789abcdef0123456789abcdef',
+});
 
 t.test('cfg carries our timers, keepalives, dispatcher algorithm and failure routing', async (t) => {
   const { cfg } = renderKamailio(input);

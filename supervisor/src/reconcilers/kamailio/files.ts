@@ -5,11 +5,12 @@
  * at the same moment never reads half a file. Both daemons run under systemd
  * (ops/kamailio/) and keep working from these files when the supervisor is down.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { announcementScenarioXml } from '../../../../hardware/sip/announcement.js';
 import { writePrompt } from '../../../../hardware/sip/prompt.js';
 import type { CallsConfig } from '../../config/calls.js';
+import { controlSecretOf } from './controlSecret.js';
 import { renderInputFromConfig, renderKamailio } from './render.js';
 
 export interface WrittenFile {
@@ -18,17 +19,25 @@ export interface WrittenFile {
   changed: boolean;
 }
 
-async function writeAtomic(file: string, text: string): Promise<WrittenFile> {
+/** `mode` 0600 for what holds the control secret (kamailio.cfg); the rest keeps the umask. */
+async function writeAtomic(file: string, text: string, mode?: number): Promise<WrittenFile> {
   let old: string | null = null;
   try {
     old = await readFile(file, 'utf8');
   } catch {
     // new file
   }
-  if (old === text) return { path: file, changed: false };
+  if (old === text) {
+    // Same text, but a cfg written by an older version may still be world-readable.
+    if (mode !== undefined) await chmod(file, mode);
+    return { path: file, changed: false };
+  }
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await writeFile(tmp, text);
+    // Created with the mode (never readable by others, not even for a moment), and chmod'ed
+    // again in case a stale tmp file existed.
+    await writeFile(tmp, text, mode === undefined ? {} : { mode });
+    if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, file);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -43,7 +52,8 @@ export function dispatcherListPathOf(calls: Pick<CallsConfig, 'configDir'>): str
 }
 
 /**
- * Render and write `<configDir>/kamailio.cfg` and `<configDir>/dispatcher.list`.
+ * Render and write `<configDir>/kamailio.cfg` (0600: it holds the control secret)
+ * and `<configDir>/dispatcher.list`; creates `<configDir>/control.secret` on first use.
  * `target` is the route the list file starts Kamailio on (the last decision, if
  * the actuator persists it). A changed cfg needs a Kamailio restart; a changed
  * list only `dispatcher.reload` (which resets run-time states: re-apply after).
@@ -53,9 +63,11 @@ export async function writeKamailioFiles(calls: CallsConfig, target: 'local' | '
   // Kamailio's flatstore does not create its directory: without it the first calls have no record.
   if (calls.callRecords.enabled) await mkdir(calls.callRecords.dir, { recursive: true });
   const dispatcherListPath = dispatcherListPathOf(calls);
-  const rendered = renderKamailio(renderInputFromConfig(calls, { dispatcherListPath }), target);
+  const controlSecret = controlSecretOf(calls);
+  const rendered = renderKamailio(renderInputFromConfig(calls, { dispatcherListPath, controlSecret }), target);
   const dispatcherList = await writeAtomic(dispatcherListPath, rendered.dispatcherList);
-  const cfg = await writeAtomic(path.join(calls.configDir, 'kamailio.cfg'), rendered.cfg);
+  // The cfg holds the control secret: owner (Kamailio, root) only.
+  const cfg = await writeAtomic(path.join(calls.configDir, 'kamailio.cfg'), rendered.cfg, 0o600);
   return { cfg, dispatcherList };
 }
 

@@ -11,9 +11,13 @@
  *   synchronous send failure moves the call to the next destination within the
  *   same call → when every centre failed: the announcement (set 2, "ring 113") →
  *   if even that fails: `finalReply` (480 by default). Never 486/600/603.
- * Runtime control is JSON-RPC over xhttp on 127.0.0.1 only.
+ * Runtime control is JSON-RPC over xhttp on 127.0.0.1 only, and only with the
+ * box's control secret (controlSecret.ts): the cfg holds the secret, so whoever
+ * writes it must keep it owner-only (files.ts writes 0600).
  */
+import { createHash } from 'node:crypto';
 import type { CallsConfig } from '../../config/calls.js';
+import { CONTROL_SECRET_FORMAT, controlKeys } from './controlSecret.js';
 
 /** Dispatcher set holding the centres (local + backup, priority-ordered). */
 export const SET_CENTRES = 1;
@@ -43,6 +47,12 @@ export interface KamailioRenderInput {
     keepaliveReplyCodes: readonly number[];
   };
   rpcPort: number;
+  /**
+   * The box's control secret (controlSecret.ts). Two keys are derived from it:
+   * JSON-RPC requests must carry `Authorization: Bearer <rpc key>` (the cfg holds
+   * only a SHA-256 of that), and every call event carries the events key.
+   */
+  controlSecret: string;
   /** ctl socket lives here; pass the same dir as `-Y` and the pid file's dir. */
   runDir: string;
   /** Absolute path the dispatcher list will be written to. */
@@ -69,7 +79,7 @@ export interface DispatcherEntry {
 }
 
 /** Build the render input from the validated `calls:` section plus where the files go. */
-export function renderInputFromConfig(calls: CallsConfig, paths: { dispatcherListPath: string; runDir?: string }): KamailioRenderInput {
+export function renderInputFromConfig(calls: CallsConfig, paths: { dispatcherListPath: string; runDir?: string; controlSecret: string }): KamailioRenderInput {
   return {
     listen: { ...calls.sip, advertise: calls.sip.advertise },
     trunkSources: calls.trunk.sources,
@@ -78,6 +88,7 @@ export function renderInputFromConfig(calls: CallsConfig, paths: { dispatcherLis
     finalReply: calls.finalReply,
     timers: calls.timers,
     rpcPort: calls.rpc.port,
+    controlSecret: paths.controlSecret,
     runDir: paths.runDir ?? calls.runDir,
     dispatcherListPath: paths.dispatcherListPath,
     children: calls.children,
@@ -112,6 +123,7 @@ function validate(input: KamailioRenderInput): void {
   if ([486, 600, 603].includes(input.finalReply.code)) {
     problems.push(`finalReply ${input.finalReply.code} is a busy/decline code — a caller must never hear busy`);
   }
+  if (!CONTROL_SECRET_FORMAT.test(input.controlSecret)) problems.push('the control secret must be 32–128 lowercase hex characters');
   if (input.rpcPort === input.listen.port && input.listen.transports.includes('tcp')) {
     problems.push(`rpcPort ${input.rpcPort} collides with the SIP TCP port`);
   }
@@ -150,6 +162,11 @@ export function renderDispatcherList(input: Pick<KamailioRenderInput, 'centres' 
     lines.push(`${e.set} ${e.uri} ${flags} ${e.priority} route=${e.role}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What the cfg compares an RPC request's Authorization header against (lowercase hex, as `{s.sha256}` prints). */
+export function rpcAuthorizationSha256(rpcKey: string): string {
+  return createHash('sha256').update(`Bearer ${rpcKey}`).digest('hex');
 }
 
 function kamailioString(s: string): string {
@@ -191,6 +208,9 @@ function renderCfg(input: KamailioRenderInput): string {
     `#!define SET_CENTRES ${SET_CENTRES}`,
     `#!define SET_ANNOUNCEMENT ${SET_ANNOUNCEMENT}`,
     `#!define RPC_PORT ${input.rpcPort}`,
+    // SHA-256 of the whole expected Authorization header: the cfg compares hashes, so
+    // the comparison's timing says nothing about the secret.
+    `#!define RPC_AUTH_SHA256 "${rpcAuthorizationSha256(controlKeys(input.controlSecret).rpc)}"`,
     `#!define FR_TIMER ${t.noReplyMs}`,
     `#!define FR_INV_TIMER ${t.ringNoAnswerMs}`,
     `#!define ANNOUNCEMENT_FR_INV_TIMER ${input.announcement.answerTimeoutMs}`,
@@ -495,12 +515,19 @@ event_route[dispatcher:dst-up] {
 	xlog("L_NOTICE", "vaktpost: destination up: $ru\\n");
 }
 
-# JSON-RPC for the supervisor: loopback, RPC port, /RPC only.
+# JSON-RPC for the supervisor: loopback, RPC port, /RPC only, and only with the
+# box's control secret (any local user can reach this port; the secret is what
+# keeps them from moving the calls).
 event_route[xhttp:request] {
 	set_reply_close();
 	set_reply_no_connect();
 	if (src_ip != 127.0.0.1 || $Rp != RPC_PORT) {
 		xhttp_reply("403", "Forbidden", "text/plain", "loopback only\\n");
+		exit;
+	}
+	if (!is_present_hf("Authorization") || $(hdr(Authorization){s.sha256}) != RPC_AUTH_SHA256) {
+		xlog("L_WARN", "vaktpost: JSON-RPC without the control secret refused (from $si:$sp)\\n");
+		xhttp_reply("403", "Forbidden", "text/plain", "control secret required\\n");
 		exit;
 	}
 	if ($hu =~ "^/RPC") {
@@ -616,8 +643,11 @@ export interface RecordingRenderInput {
   testNumber: string;
 }
 
-/** Datagram prefix of the call events (parsed by supervisor/src/audiolog/callEvents.ts — change both together). */
-export const CALL_EVENT_PREFIX = 'VPCALL1';
+/**
+ * Datagram prefix of the call events (parsed by supervisor/src/audiolog/callEvents.ts — change both together).
+ * Version 2: the box's control secret follows the prefix, so no other local process can forge an event.
+ */
+export const CALL_EVENT_PREFIX = 'VPCALL2';
 
 function recordingInputFromConfig(calls: CallsConfig): RecordingRenderInput | undefined {
   const r = calls.recording;
@@ -748,8 +778,9 @@ route[RECORDING_REPLY] {
 			$var(probe) = 1;
 		}
 		# Fields are hex with an "x" in front, so an empty value still takes its place.
+		# The events key after the prefix: the supervisor drops events without it.
 		# The tags let the supervisor play the recording notice to the caller (audiolog/notice.ts).
-		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} connected $TV(Sn) x$(ci{s.encode.hexa}) x$avp(vprec_caller) x$avp(vprec_called) x$(avp(vp_route){s.encode.hexa}) x$(avp(vprec_centre){s.encode.hexa}) $avp(vprec_ok) $var(probe) x$(ft{s.encode.hexa}) x$(tt{s.encode.hexa})");
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${controlKeys(input.controlSecret).events} connected $TV(Sn) x$(ci{s.encode.hexa}) x$avp(vprec_caller) x$avp(vprec_called) x$(avp(vp_route){s.encode.hexa}) x$(avp(vprec_centre){s.encode.hexa}) $avp(vprec_ok) $var(probe) x$(ft{s.encode.hexa}) x$(tt{s.encode.hexa})");
 	}
 }
 
@@ -758,7 +789,7 @@ route[RECORDING_REPLY] {
 route[RECORDING_IN_DIALOG] {
 	if (is_method("BYE")) {
 		rtpengine_delete();
-		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ended $TV(Sn) x$(ci{s.encode.hexa})");
+		send_data(RECORDING_EVENTS_URI, "${CALL_EVENT_PREFIX} ${controlKeys(input.controlSecret).events} ended $TV(Sn) x$(ci{s.encode.hexa})");
 	} else if (is_method("INVITE") && has_body("application/sdp")) {
 		rtpengine_offer(RTPENGINE_FLAGS + " record-call=yes");
 		t_on_reply("RECORDING_REINVITE_REPLY");

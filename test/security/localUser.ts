@@ -1,0 +1,64 @@
+/**
+ * The attacker of the local-control tests: an unprivileged account on the box
+ * (`nobody`), running ordinary tools through `runuser`. The result is what the
+ * attacker saw — exit code, stdout, stderr — never a thrown error, so a test
+ * asserts on it either way.
+ */
+import { execFile } from 'node:child_process';
+
+export const ATTACKER = 'nobody';
+
+export interface LocalUserResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `cmd args…` as `nobody` (optionally inside a network namespace), from `/`. */
+export function asLocalUser(cmd: string, args: readonly string[], o: { netns?: string; timeoutMs?: number } = {}): Promise<LocalUserResult> {
+  const argv = ['runuser', '-u', ATTACKER, '--', cmd, ...args];
+  const full = o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv;
+  return runRaw(full, o.timeoutMs);
+}
+
+/** The same as root (the supervisor's side), for comparison. */
+export function asRoot(cmd: string, args: readonly string[], o: { netns?: string; timeoutMs?: number } = {}): Promise<LocalUserResult> {
+  const full = o.netns ? ['ip', 'netns', 'exec', o.netns, cmd, ...args] : [cmd, ...args];
+  return runRaw(full, o.timeoutMs);
+}
+
+function runRaw(argv: readonly string[], timeoutMs = 15_000): Promise<LocalUserResult> {
+  const [cmd, ...args] = argv as [string, ...string[]];
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: '/', timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code as number) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A node one-liner that sends one UDP datagram (base64 in argv[1]) to
+ * 127.0.0.1:<argv[2]> and prints `sent` or `error <code>` (an nftables drop on
+ * the output path shows as EPERM at the sender).
+ */
+export const UDP_SEND_JS = `
+const s = require('node:dgram').createSocket('udp4');
+s.send(Buffer.from(process.argv[1], 'base64'), Number(process.argv[2]), '127.0.0.1', (e) => {
+  console.log(e ? 'error ' + (e.code || e.message) : 'sent');
+  s.close();
+});`;
+
+/**
+ * A node one-liner: one rtpengine ng command (bencoded, base64 in argv[1]) to
+ * 127.0.0.1:<argv[2]>; prints `reply <base64 of the answer after the cookie>`,
+ * `error <code>` or `timeout` after argv[3] ms.
+ */
+export const NG_SEND_JS = `
+const s = require('node:dgram').createSocket('udp4');
+const t = setTimeout(() => { console.log('timeout'); s.close(); }, Number(process.argv[3]));
+s.on('message', (m) => { clearTimeout(t); console.log('reply ' + m.subarray(m.indexOf(32) + 1).toString('base64')); s.close(); });
+// A fresh cookie each time: rtpengine answers a cookie it has seen with its cached answer.
+s.send(Buffer.from(require('node:crypto').randomBytes(6).toString('hex') + ' ' + Buffer.from(process.argv[1], 'base64').toString('latin1'), 'latin1'), Number(process.argv[2]), '127.0.0.1', (e) => {
+  if (e) { clearTimeout(t); console.log('error ' + (e.code || e.message)); s.close(); }
+});`;
