@@ -76,7 +76,7 @@ t.test('formulas in the deviations register come out of the CSV export as text',
   const ours = rows.slice(1).filter((r) => [id, second.json.deviation.id].map(String).includes(r[col('id')] ?? ''));
   t.equal(ours.length, 2, 'both deviations exported');
 
-  const cells = ours.flatMap((r) => r);
+  const cells = ours.flat();
   const live = cells.filter((c) => RUNS_AS_FORMULA.test(c));
   t.same(live, [], 'no cell would run as a formula');
   const first = ours.find((r) => r[col('id')] === String(id)) as string[];

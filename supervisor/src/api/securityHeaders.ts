@@ -53,7 +53,9 @@ export function cspHash(inline: string): string {
 
 /**
  * The Node-RED editor: what its index page, node definitions, jQuery UI and Monaco
- * need, and no more reach — everything same-origin, nothing framed, no plugins.
+ * need, and no more reach — everything same-origin, nothing framed, no plugins. Its
+ * page loads without 'unsafe-eval' too, but editing code (Monaco, JSONata) may
+ * evaluate; with 'unsafe-inline' unavoidable, leaving eval out would protect nothing.
  */
 export const EDITOR_CSP = [
   "default-src 'self'",
@@ -79,12 +81,19 @@ export function registerSecurityHeaders(app: FastifyInstance, o: SecurityHeaders
     const p = url.split('?')[0] ?? '';
     return p === o.editorRoot || p.startsWith(`${o.editorRoot}/`);
   };
-  app.addHook('onSend', async (req, reply, payload) => {
+  // Synchronous on purpose: an async hook delays the headers past the end of a handler that
+  // streams (the /flows proxy resolves right after reply.send), and Fastify then sent an
+  // empty second reply — the editor page came out with content-length 0.
+  app.addHook('onSend', (req, reply, payload, done) => {
     const editor = inEditor(req.url);
     if (editor || !reply.hasHeader('content-security-policy')) reply.header('content-security-policy', editor ? EDITOR_CSP : APP_CSP);
     reply.header('x-frame-options', 'DENY');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
-    return payload;
+    // Node-RED answers `Access-Control-Allow-Origin: *` and names its framework; we allow no
+    // cross-origin reads (the UI and editor are same-origin) and advertise nothing.
+    reply.removeHeader('access-control-allow-origin');
+    reply.removeHeader('x-powered-by');
+    done(null, payload);
   });
 }
