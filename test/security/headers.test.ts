@@ -8,7 +8,7 @@
  * each page still works under its policy in a real Chromium: the UI shell and the report
  * with the strict policy, the Node-RED editor with its own, with no CSP violation.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ensureUiBuilt, openBrowser } from '../e2e/helpers/browser.js';
@@ -21,6 +21,9 @@ t.test('security headers on every response; every page still runs under its CSP'
   await ensureUiBuilt();
   const { dir, cleanup } = await scratchDir('sec-headers');
   t.teardown(cleanup);
+  // Where the flows child runs as its own user (root test runs), it reaches its home
+  // beside the data dir through this folder (as test/integration/flows/harness.ts does).
+  chmodSync(dir, 0o711);
   const { file, port } = await writeSimConfig(dir, 'flows:\n  enabled: true\n');
   const sup = await startSupervisor(file, port);
   t.teardown(() => sup.kill());
