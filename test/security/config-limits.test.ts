@@ -13,7 +13,7 @@
  * that file minus its run on a small valid file (Node and tsx start-up are not the
  * loader's).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -22,13 +22,24 @@ import { scratchDir } from '../helpers/util.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** CLI processes still running; killed when the file ends (a regression could parse for minutes). */
+const running = new Set<ChildProcess>();
+t.teardown(() => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 function checkConfig(file: string): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'check-config', file], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // The old loader never finished a 50 MB file: never let one outlive the test.
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
     });
+    running.add(c);
+    c.once('exit', () => running.delete(c));
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
