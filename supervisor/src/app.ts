@@ -59,6 +59,7 @@ import { Heartbeat } from './reconcilers/upstream/heartbeat.js';
 import { WebhookActuator } from './reconcilers/upstream/webhookActuator.js';
 import { HeartbeatMonitor } from './monitors/heartbeatMonitor.js';
 import { openDb } from './store/db.js';
+import { secureDataDir } from './store/dataDir.js';
 import { Store } from './store/store.js';
 import { Supervisor } from './supervisor.js';
 import { Guard } from './guard.js';
@@ -88,6 +89,10 @@ export async function startApp(cfg: VaktpostConfig, opts: AppOptions): Promise<A
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
   const log = opts.log;
+  const tightened = secureDataDir(cfg.box.dataDir);
+  if (tightened.length > 0) {
+    log.warn({ tightened }, `data dir: took group/other access away from ${tightened.length} path(s) — the data dir and its files are owner-only`);
+  }
   const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
   try {
     return await buildAndStart(cfg, { log, clock, env, store });

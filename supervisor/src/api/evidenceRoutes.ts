@@ -18,7 +18,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { deviationsCsv, callsCsv, dutiesCsv, reportCsv } from '../evidence/reportCsv.js';
-import { deviationsHtml, reportHtml } from '../evidence/reportHtml.js';
+import { deviationsHtml, REPORT_PAGE_INLINE, reportHtml } from '../evidence/reportHtml.js';
+import { appCsp, cspHash } from './securityHeaders.js';
+
+const REPORT_PAGE_CSP = appCsp({
+  style: REPORT_PAGE_INLINE.style.map(cspHash),
+  script: ["'unsafe-hashes'", ...REPORT_PAGE_INLINE.handlers.map(cspHash)],
+});
 import { parsePeriod } from '../evidence/period.js';
 import type { EvidenceService } from '../evidence/service.js';
 import type { Store } from '../store/store.js';
@@ -78,6 +84,8 @@ function fileName(box: string, what: string, from: number, to: number, ext: stri
 
 function send(reply: FastifyReply, format: 'csv' | 'html', name: string, body: string) {
   const type = format === 'csv' ? 'text/csv; charset=utf-8' : 'text/html; charset=utf-8';
+  // The printable page's inline style and print button, allowed by hash and nothing else (securityHeaders.ts).
+  if (format === 'html') void reply.header('content-security-policy', REPORT_PAGE_CSP);
   void reply.header('content-disposition', `${format === 'csv' ? 'attachment' : 'inline'}; filename="${name}"`);
   return reply.type(type).send(body);
 }

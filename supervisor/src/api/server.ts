@@ -39,6 +39,8 @@ import type { AudiologConfig } from '../config/audiolog.js';
 import { registerHistoryRoutes } from './historyRoutes.js';
 import { httpsServerFactory, type TlsMaterial } from './tls.js';
 import { registerUi } from './ui.js';
+import { registerSecurityHeaders } from './securityHeaders.js';
+import { FLOWS_ADMIN_ROOT } from '../flows/service.js';
 
 export const SESSION_COOKIE = 'vaktpost_session';
 const PUBLIC = new Set(['/healthz', '/', '/login', '/favicon.ico']);
@@ -122,6 +124,8 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}),
   });
   await app.register(cookie);
+  // CSP, framing, nosniff and referrer headers on every response, HTML or not (securityHeaders.ts).
+  registerSecurityHeaders(app, { editorRoot: FLOWS_ADMIN_ROOT });
   app.decorateRequest('user', null);
   app.decorateRequest('viaCookie', false);
 

@@ -7,8 +7,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { appCsp, cspHash } from './securityHeaders.js';
 import { statusPage } from './statusPage.js';
+
+/** The text inside each inline <tag>…</tag> of a page of ours (for its CSP hashes). */
+function inlineBlocks(html: string, tag: 'script' | 'style'): string[] {
+  return [...html.matchAll(new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] ?? '');
+}
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -19,21 +25,6 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.map': 'application/json',
 };
-
-/** Strict CSP: only our own scripts, styles and sockets; no framing, no inline code. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  // Recordings are fetched with the reason in a POST body and played from a blob: URL.
-  "media-src 'self' blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
 
 /** Paths of the UI shell (the client switches views itself; these only load the app). */
 export const UI_PATHS = ['/', '/login'] as const;
@@ -50,10 +41,6 @@ export function findWebDir(): string | null {
   return null;
 }
 
-function securityHeaders(reply: FastifyReply): FastifyReply {
-  return reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
-}
-
 export interface UiInfo {
   /** The directory served, or null when the UI is not built (a minimal page is served instead). */
   dir: string | null;
@@ -64,13 +51,17 @@ export function registerUi(app: FastifyInstance, opts: { webDir?: string | null 
   const dir = opts.webDir === undefined ? findWebDir() : opts.webDir;
   if (!dir) {
     // Not built (e.g. a bare `tsc` build): keep the box usable with the minimal page.
-    for (const p of UI_PATHS) app.get(p, async (_req, reply) => securityHeaders(reply).type('text/html; charset=utf-8').send(statusPage()));
+    // Its inline script and style are allowed by hash; every other header comes from securityHeaders.ts.
+    const page = statusPage();
+    const csp = appCsp({ script: inlineBlocks(page, 'script').map(cspHash), style: inlineBlocks(page, 'style').map(cspHash) });
+    for (const p of UI_PATHS) app.get(p, async (_req, reply) => reply.header('content-security-policy', csp).type('text/html; charset=utf-8').send(page));
     return { dir: null, files: 0 };
   }
   const index = readFileSync(path.join(dir, 'index.html'));
   for (const p of UI_PATHS) {
     app.get(p, async (_req, reply) =>
-      securityHeaders(reply).header('content-security-policy', CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(index),
+      // The strict CSP, frame and sniffing headers come from securityHeaders.ts (every response).
+      reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(index),
     );
   }
   const assetsDir = path.join(dir, 'assets');
@@ -85,7 +76,7 @@ export function registerUi(app: FastifyInstance, opts: { webDir?: string | null 
     const a = assets.get(req.params.file);
     if (!a) return reply.code(404).send({ error: 'no such asset (finnes ikke) — is the UI build current? run `make build`' });
     // File names carry a content hash, so they can be cached for good.
-    return securityHeaders(reply).header('cache-control', 'public, max-age=31536000, immutable').type(a.type).send(a.body);
+    return reply.header('cache-control', 'public, max-age=31536000, immutable').type(a.type).send(a.body);
   });
   return { dir, files: assets.size + 1 };
 }

@@ -25,8 +25,10 @@ import { installProcessGuards } from '../lifecycle/processGuards.js';
 import { ConfigError, type ConfigWarning, formatWarning, loadConfigFile, loadConfigFileWithWarnings, warnToStderr } from '../config/load.js';
 import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
+import { OWNER_ONLY_UMASK } from '../store/dataDir.js';
 import { openDb } from '../store/db.js';
 import { Store } from '../store/store.js';
+import { oneLine, textForTerminal } from './terminalText.js';
 
 const DEFAULT_CONFIG = process.env.VAKTPOST_CONFIG ?? '/etc/vaktpost/vaktpost.yaml';
 
@@ -34,8 +36,13 @@ class UsageError extends Error {}
 /** The supervisor's API could not be reached at all (not running, no token, no answer) — as opposed to a refusal. */
 class UnreachableError extends Error {}
 
+/** Everything printed goes through textForTerminal: stored text must not drive the terminal. */
+function say(s: string): void {
+  process.stdout.write(textForTerminal(s));
+}
+
 function fail(msg: string, code = 1): never {
-  process.stderr.write(`vaktpost: ${msg}\n`);
+  process.stderr.write(textForTerminal(`vaktpost: ${msg}\n`));
   process.exit(code);
 }
 
@@ -89,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'audiolog') {
     // Its own options (--reason, --out, …): handled before the shared parser.
     const { runAudiologCli } = await import('../audiolog/cli.js');
-    process.exit(await runAudiologCli(rest, DEFAULT_CONFIG));
+    process.exit(await runAudiologCli(rest, DEFAULT_CONFIG, { out: say, err: (s) => process.stderr.write(textForTerminal(s)) }));
   }
   const { values, positionals } = parseArgs({
     args: rest,
@@ -117,6 +124,8 @@ async function main(argv: string[]): Promise<void> {
 
   switch (cmd) {
     case 'run': {
+      // Every file and directory the supervisor creates is owner-only (store, tokens, keys, archive).
+      process.umask(OWNER_ONLY_UMASK);
       const cfg = loadConfig(values.config, { warnings: true });
       const log = createLogger();
       let started: Awaited<ReturnType<typeof startApp>> | null = null;
@@ -162,14 +171,15 @@ async function main(argv: string[]): Promise<void> {
         warnings = loadConfigFileWithWarnings(file).warnings;
       } catch (err) {
         if (err instanceof ConfigError) {
-          process.stderr.write(`${err.message}\n`);
+          // The messages quote the file's text, which may hold control characters.
+          process.stderr.write(textForTerminal(`${err.message}\n`));
           process.exit(1);
         }
         throw err;
       }
       // Valid but not doing what it says (e.g. a failover trigger nothing monitors): exit 0.
-      for (const w of warnings) process.stderr.write(`${formatWarning(w)}\n`);
-      process.stdout.write(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}\n`);
+      for (const w of warnings) process.stderr.write(textForTerminal(`${formatWarning(w)}\n`));
+      say(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}\n`);
       return;
     }
     case 'status': {
@@ -189,16 +199,16 @@ async function main(argv: string[]): Promise<void> {
         const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
         const last = store.lastDecision();
         store.close();
-        process.stderr.write(`vaktpost: supervisor not reachable (${(err as Error).message}); showing the last stored decision\n`);
+        process.stderr.write(textForTerminal(`vaktpost: supervisor not reachable (${(err as Error).message}); showing the last stored decision\n`));
         if (!last) fail('no decision stored yet');
-        if (values.json) return void process.stdout.write(`${JSON.stringify({ stale: true, ...last })}\n`);
-        process.stdout.write(`route: ${last.route} (stored ${fmtTime(last.at)}, supervisor NOT running)\nmode: ${last.mode}\n`);
+        if (values.json) return void say(`${JSON.stringify({ stale: true, ...last })}\n`);
+        say(`route: ${last.route} (stored ${fmtTime(last.at)}, supervisor NOT running)\nmode: ${last.mode}\n`);
         return;
       }
-      if (values.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
-      process.stdout.write(`route: ${s.route}   (since ${fmtTime(s.routeSince)})\nmode: ${s.mode}\n`);
-      for (const r of s.reasons) process.stdout.write(`  - ${r.en}\n`);
-      process.stdout.write(
+      if (values.json) return void say(`${JSON.stringify(s)}\n`);
+      say(`route: ${s.route}   (since ${fmtTime(s.routeSince)})\nmode: ${s.mode}\n`);
+      for (const r of s.reasons) say(`  - ${oneLine(r.en)}\n`);
+      say(
         `subsystems: ${Object.entries(s.health)
           .map(([k, h]) => `${k}=${h.status}`)
           .join(' ')}\n`,
@@ -213,8 +223,8 @@ async function main(argv: string[]): Promise<void> {
       const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
       const events = store.events({ limit });
       store.close();
-      if (values.json) return void process.stdout.write(`${JSON.stringify(events)}\n`);
-      for (const e of events.reverse()) process.stdout.write(`${fmtTime(e.at)} ${e.severity.padEnd(5)} ${e.kind.padEnd(18)} ${e.en}\n`);
+      if (values.json) return void say(`${JSON.stringify(events)}\n`);
+      for (const e of events.reverse()) say(`${fmtTime(e.at)} ${oneLine(e.severity).padEnd(5)} ${oneLine(e.kind).padEnd(18)} ${oneLine(e.en)}\n`);
       return;
     }
     case 'route': {
@@ -226,12 +236,12 @@ async function main(argv: string[]): Promise<void> {
         if (!(minutes > 0)) throw new UsageError('--minutes must be a positive number');
         if (!values.reason) throw new UsageError('--reason is required (oppgi en grunn)');
         const s = (await api(cfg, 'POST', '/api/route/override', { route: values.to, minutes, reason: values.reason })) as { route: string; mode: string };
-        process.stdout.write(`route: ${s.route} (${s.mode})\n`);
+        say(`route: ${s.route} (${s.mode})\n`);
         return;
       }
       if (sub === 'clear') {
         const s = (await api(cfg, 'DELETE', '/api/route/override')) as { route: string; mode: string };
-        process.stdout.write(`route: ${s.route} (${s.mode})\n`);
+        say(`route: ${s.route} (${s.mode})\n`);
         return;
       }
       throw new UsageError('route override|clear');
@@ -243,9 +253,9 @@ async function main(argv: string[]): Promise<void> {
         reason?: string;
         steps: Array<{ step: string; ok: boolean; detail: string }>;
       };
-      if (values.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.stdout.write(`drill: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
-      for (const s of r.steps) process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.step}: ${s.detail}\n`);
+      if (values.json) return void say(`${JSON.stringify(r)}\n`);
+      say(`drill: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
+      for (const s of r.steps) say(`  ${s.ok ? 'ok  ' : 'FAIL'} ${oneLine(s.step)}: ${oneLine(s.detail)}\n`);
       if (r.outcome === 'failed') process.exit(3);
       return;
     }
@@ -256,7 +266,7 @@ async function main(argv: string[]): Promise<void> {
       const cfg = loadConfig(values.config);
       const { runEvidenceCli, EvidenceUsageError } = await import('../evidence/cli.js');
       try {
-        process.exitCode = await runEvidenceCli(cmd, positionals, values, { cfg, api: (m, p, b) => api(cfg, m, p, b) });
+        process.exitCode = await runEvidenceCli(cmd, positionals, values, { cfg, api: (m, p, b) => api(cfg, m, p, b), write: say });
       } catch (e) {
         if (e instanceof EvidenceUsageError) throw new UsageError(e.message);
         throw e;
@@ -267,7 +277,7 @@ async function main(argv: string[]): Promise<void> {
       const cfg = loadConfig(values.config);
       const { flowsCommand } = await import('../flows/cli.js');
       const o = { template: values.template, file: values.file, version: values.version, reason: values.reason, limit: values.limit, json: values.json };
-      process.stdout.write(`${await flowsCommand(positionals[0], positionals.slice(1), o, (m, p, b, t) => api(cfg, m, p, b, t))}\n`);
+      say(`${await flowsCommand(positionals[0], positionals.slice(1), o, (m, p, b, t) => api(cfg, m, p, b, t))}\n`);
       return;
     }
     case 'kamailio-render': {

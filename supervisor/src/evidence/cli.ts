@@ -14,6 +14,7 @@
  *   vaktpost duties [--json | --format csv]
  * `report` exits 4 when a target was missed in the period (for scripts).
  */
+import { oneLine } from '../cli/terminalText.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CallsConfig } from '../config/calls.js';
@@ -114,12 +115,13 @@ export async function runEvidenceCli(
       else if (f === 'json') output(`${JSON.stringify(ds, null, 2)}\n`, v.out, write);
       else {
         for (const x of ds) {
+          // Stored text stays on its line: a title with a line break cannot forge another entry.
           const who = x.closed
-            ? `closed ${localTimestamp(x.closed.at, tz)} by ${x.closed.by}: ${x.closed.comment}`
+            ? `closed ${localTimestamp(x.closed.at, tz)} by ${oneLine(x.closed.by)}: ${oneLine(x.closed.comment)}`
             : x.ack
-              ? `acknowledged ${localTimestamp(x.ack.at, tz)} by ${x.ack.by}`
+              ? `acknowledged ${localTimestamp(x.ack.at, tz)} by ${oneLine(x.ack.by)}`
               : 'OPEN';
-          write(`#${x.id} ${localTimestamp(x.openedAt, tz)} ${x.kind} ×${x.occurrences} — ${x.titleEn}\n    ${who}\n`);
+          write(`#${x.id} ${localTimestamp(x.openedAt, tz)} ${oneLine(x.kind)} ×${x.occurrences} — ${oneLine(x.titleEn)}\n    ${who}\n`);
         }
         if (ds.length === 0) write('no deviations\n');
       }

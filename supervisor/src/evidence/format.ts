@@ -1,8 +1,10 @@
 /**
  * Small formatting helpers shared by the CSV and HTML renderers: local times in
- * the report's zone, durations, percentages, CSV cells (RFC 4180) and HTML escaping.
+ * the report's zone, durations, percentages, CSV cells (RFC 4180, formulas defused) and
+ * HTML escaping.
  */
 import { zonedParts } from '../core/evidence.js';
+import { type CellValue, csvCell as sharedCsvCell } from '../core/spreadsheetCell.js';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
@@ -34,17 +36,16 @@ export function yesNo(b: boolean | null): string {
   return b === null ? '' : b ? 'yes' : 'no';
 }
 
-export function csvCell(v: string | number | boolean | null | undefined): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/** A cell with formulas defused (`=HYPERLINK(…)` in a caller ID or comment stays text). */
+export function csvCell(v: CellValue): string {
+  return sharedCsvCell(v, ',');
 }
 
 /**
  * RFC 4180 CSV (CRLF) with a UTF-8 byte-order mark so spreadsheet programs read
  * æøå right.
  */
-export function csv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null | undefined>>): string {
+export function csv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<CellValue>>): string {
   return `\ufeff${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 

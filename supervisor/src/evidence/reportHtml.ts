@@ -23,6 +23,14 @@ const STYLE = `
   @media print { body { margin: 0; } tr, dd { break-inside: avoid; } h2 { break-after: avoid; } .noprint { display: none; } }
 `;
 
+const PRINT = 'window.print()';
+
+/**
+ * The page's only inline code, for its Content-Security-Policy (served by the API):
+ * the <style> block and the print button's handler (CSP 'unsafe-hashes' + its hash).
+ */
+export const REPORT_PAGE_INLINE = { style: [STYLE], handlers: [PRINT] } as const;
+
 const met = (b: boolean | null) => (b === null ? '–' : b ? '<span class="ok">✓ ja / yes</span>' : '<span class="bad">✗ nei / no</span>');
 
 function page(title: string, body: string): string {
@@ -30,7 +38,7 @@ function page(title: string, body: string): string {
 <html lang="nb"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${STYLE}</style></head>
 <body>
 ${body}
-<p class="noprint"><button onclick="window.print()">Skriv ut / Print</button></p>
+<p class="noprint"><button onclick="${PRINT}">Skriv ut / Print</button></p>
 </body></html>
 `;
 }

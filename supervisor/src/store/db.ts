@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
@@ -11,7 +11,8 @@ export type Db = Database.Database;
  * appliance (the extra fsync costs a few ms on rare writes).
  */
 export function openDb(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  // Owner-only, whatever the umask (issue #17): the store holds call records and events.
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let db: Db;
   try {
     db = new Database(file);
@@ -19,11 +20,22 @@ export function openDb(file: string): Db {
     throw new Error(`cannot open the store at ${file}: ${(err as Error).message} — check that the data directory exists and is writable (box.dataDir)`);
   }
   db.pragma('journal_mode = WAL');
+  if (file !== ':memory:') ownerOnly([file, `${file}-wal`, `${file}-shm`]);
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
   return db;
+}
+
+/** Takes group/other bits off the store's files that exist and are ours (SQLite copies the db file's mode to -wal/-shm). */
+function ownerOnly(files: string[]): void {
+  const me = process.getuid?.();
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    const st = statSync(f);
+    if ((st.mode & 0o077) !== 0 && (me === undefined || st.uid === me)) chmodSync(f, st.mode & 0o700);
+  }
 }
 
 export function migrate(db: Db): void {

@@ -1,13 +1,12 @@
 /**
  * CSV for the event log export. UTF-8 with BOM so spreadsheet programs read æøå;
  * semicolon-separated in Norwegian (what Norwegian Excel expects), comma in English.
- * Cells that a spreadsheet would run as a formula are defused with a leading quote.
+ * Cells that a spreadsheet would run as a formula are defused with a leading quote — the
+ * same rule as the server's exports (src/core/spreadsheetCell.ts).
  */
-export function csvCell(v: string | number | null | undefined, sep: string): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return s.includes(sep) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+import { csvCell } from '../../src/core/spreadsheetCell.js';
+
+export { csvCell };
 
 export function toCsv(header: string[], rows: Array<Array<string | number | null | undefined>>, sep: string): string {
   return `\ufeff${[header, ...rows].map((r) => r.map((c) => csvCell(c, sep)).join(sep)).join('\r\n')}\r\n`;
