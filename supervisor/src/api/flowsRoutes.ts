@@ -141,18 +141,21 @@ export function registerFlowsRoutes(app: FastifyInstance, d: FlowsRoutesDeps): v
             return sendError(reply, err);
           }
         }
-        return new Promise<void>((resolve) => {
+        // Resolves with the reply itself: Fastify then knows it was sent (an async handler that
+        // resolves with undefined after reply.send makes Fastify try to send a second, empty reply
+        // when an onSend hook is async).
+        return new Promise<FastifyReply>((resolve) => {
           const up = http.request({ socketPath: d.flows.socketPath, method, path: req.url, headers: { ...headers, host: 'localhost' } }, (res) => {
             reply.code(res.statusCode ?? 502);
             for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) reply.header(k, v);
             reply.send(res);
-            resolve();
+            resolve(reply);
           });
           up.on('error', (err: NodeJS.ErrnoException) => {
             reply
               .code(502)
               .send({ error: `the flows editor is not reachable (${err.code ?? err.message}) — the Node-RED child may be restarting; see /api/flows/status` });
-            resolve();
+            resolve(reply);
           });
           up.end(body);
         });
