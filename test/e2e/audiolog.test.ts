@@ -18,7 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
-import { writeCallsConfig } from '../helpers/supervisorCallLab.js';
+import { writeRecordingConfig } from '../helpers/supervisorCallLab.js';
 import { startSupervisor } from '../helpers/supervisorProcess.js';
 import { scratchDir, waitFor } from '../helpers/util.js';
 import { axeViolations, ensureUiBuilt, login, openBrowser, ROOT } from './helpers/browser.js';
@@ -57,22 +57,7 @@ t.test('audio log page: search by time and caller, play only with a stated reaso
   const lab = await startRecordingLab(t);
   const { dir, cleanup } = await scratchDir('e2e-audiolog');
   t.teardown(cleanup);
-  const { file, port } = await writeCallsConfig(dir, {
-    name: 'e2e-audiolog',
-    kam: lab.kam,
-    centres: { local: lab.local.uri, backup: lab.backup.uri, announcement: lab.announcement.uri },
-    calls: [
-      '  callRecords: { enabled: false }',
-      `  recording: { enabled: true, rtpengine: { port: ${lab.rtp.ngPort} }, eventsPort: ${lab.eventsPort}, testNumber: ${lab.testNumber} }`,
-    ],
-    extra: [
-      'audiolog:',
-      `  archiveDir: ${path.join(dir, 'archive')}`,
-      `  rtpengine: { spoolDir: ${lab.rtp.spoolDir} }`,
-      '  checks: { pollMs: 500, minFreeMb: 0 }',
-      '  testCall: { enabled: false }',
-    ],
-  });
+  const { file, port } = await writeRecordingConfig(dir, lab, { name: 'e2e-audiolog' });
   const sup = await startSupervisor(file, port, { VAKTPOST_ADMIN_PASSWORD: ADMIN_PW });
   t.teardown(() => sup.kill('SIGKILL'));
   t.equal((await sup.api('POST', '/api/users', { ...TECH, role: 'technician' })).status, 201, 'a technician account');

@@ -81,3 +81,41 @@ export async function writeCallsConfig(
   );
   return { file, port };
 }
+
+/**
+ * A `vaktpost.yaml` for the real supervisor recording the calls of a recording
+ * lab (test/helpers/rtpengine.ts `startRecordingLab`): call records off, the
+ * audio log on with its archive in `archiveDir` (default `<dir>/archive`) and
+ * the lab's rtpengine spool, checks every 500 ms, no automatic test calls.
+ */
+export function writeRecordingConfig(
+  dir: string,
+  lab: {
+    kam: { sipPort: number; rpcPort: number; dir?: string };
+    local: { uri: string };
+    backup: { uri: string };
+    announcement: { uri: string };
+    rtp: { ngPort: number; spoolDir: string };
+    eventsPort: number;
+    testNumber: string;
+  },
+  o: { name: string; archiveDir?: string; calls?: string[] },
+): Promise<{ file: string; port: number }> {
+  return writeCallsConfig(dir, {
+    name: o.name,
+    kam: lab.kam,
+    centres: { local: lab.local.uri, backup: lab.backup.uri, announcement: lab.announcement.uri },
+    calls: [
+      '  callRecords: { enabled: false }',
+      ...(o.calls ?? []),
+      `  recording: { enabled: true, rtpengine: { port: ${lab.rtp.ngPort} }, eventsPort: ${lab.eventsPort}, testNumber: ${lab.testNumber} }`,
+    ],
+    extra: [
+      'audiolog:',
+      `  archiveDir: ${o.archiveDir ?? path.join(dir, 'archive')}`,
+      `  rtpengine: { spoolDir: ${lab.rtp.spoolDir} }`,
+      '  checks: { pollMs: 500, minFreeMb: 0 }',
+      '  testCall: { enabled: false }',
+    ],
+  });
+}

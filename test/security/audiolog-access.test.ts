@@ -20,7 +20,7 @@ import t from 'tap';
 import { AUDIOLOG_SESSION_COOKIE } from '../../supervisor/src/api/audiologRoutes.js';
 import { SESSION_COOKIE } from '../../supervisor/src/api/server.js';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
-import { writeCallsConfig } from '../helpers/supervisorCallLab.js';
+import { writeRecordingConfig } from '../helpers/supervisorCallLab.js';
 import { liveClient, startSupervisor } from '../helpers/supervisorProcess.js';
 import { scratchDir, waitFor } from '../helpers/util.js';
 
@@ -55,22 +55,7 @@ t.test('audio log: no state change over GET, playback by ticket, reasons only in
   const { dir, cleanup } = await scratchDir('sec-audiolog');
   t.teardown(cleanup);
   const archiveDir = path.join(dir, 'archive');
-  const { file, port } = await writeCallsConfig(dir, {
-    name: 'sec-audiolog',
-    kam: lab.kam,
-    centres: { local: lab.local.uri, backup: lab.backup.uri, announcement: lab.announcement.uri },
-    calls: [
-      '  callRecords: { enabled: false }',
-      `  recording: { enabled: true, rtpengine: { port: ${lab.rtp.ngPort} }, eventsPort: ${lab.eventsPort}, testNumber: ${lab.testNumber} }`,
-    ],
-    extra: [
-      'audiolog:',
-      `  archiveDir: ${archiveDir}`,
-      `  rtpengine: { spoolDir: ${lab.rtp.spoolDir} }`,
-      '  checks: { pollMs: 500, minFreeMb: 0 }',
-      '  testCall: { enabled: false }',
-    ],
-  });
+  const { file, port } = await writeRecordingConfig(dir, lab, { name: 'sec-audiolog', archiveDir });
   const sup = await startSupervisor(file, port, { VAKTPOST_ADMIN_PASSWORD: ADMIN_PW });
   t.teardown(() => sup.kill('SIGKILL'));
   for (const u of [

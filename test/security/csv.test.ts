@@ -10,38 +10,8 @@
  */
 import t from 'tap';
 import { startSupervisor, writeSimConfig } from '../helpers/supervisorProcess.js';
+import { parseCsvRows as parseCsv } from '../helpers/csv.js';
 import { scratchDir } from '../helpers/util.js';
-
-/** Minimal RFC 4180 reader: rows of cells (quoted cells may hold commas, quotes, CR/LF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const s = text.replace(/^\ufeff/, '');
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] as string;
-    if (quoted) {
-      if (c === '"' && s[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && s[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
-  return rows;
-}
 
 /** What a spreadsheet program would treat as a formula (after stripping a leading tab/CR). */
 const RUNS_AS_FORMULA = /^[\t\r]*[=+\-@]/;

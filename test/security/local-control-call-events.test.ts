@@ -7,10 +7,9 @@
  * recording" alarm. Here `nobody` forges events against the real supervisor
  * process; a real call through the real Kamailio + rtpengine still gets in.
  */
-import path from 'node:path';
 import t from 'tap';
 import { startRecordingLab, talkingCalls } from '../helpers/rtpengine.js';
-import { writeCallsConfig } from '../helpers/supervisorCallLab.js';
+import { writeRecordingConfig } from '../helpers/supervisorCallLab.js';
 import { startSupervisor } from '../helpers/supervisorProcess.js';
 import { scratchDir, waitFor } from '../helpers/util.js';
 import { asLocalUser, UDP_SEND_JS } from './localUser.js';
@@ -36,22 +35,9 @@ t.test('forged call events from a local user are dropped and alarmed; Kamailioâ€
   const lab = await startRecordingLab(t);
   const { dir, cleanup } = await scratchDir('sec-call-events');
   t.teardown(cleanup);
-  const { file, port } = await writeCallsConfig(dir, {
+  const { file, port } = await writeRecordingConfig(dir, lab, {
     name: 'sec-call-events',
-    kam: lab.kam,
-    centres: { local: lab.local.uri, backup: lab.backup.uri, announcement: lab.announcement.uri },
-    calls: [
-      '  callRecords: { enabled: false }',
-      '  verify: { optionsTimeoutMs: 1000, testCall: { enabled: false } }',
-      `  recording: { enabled: true, rtpengine: { port: ${lab.rtp.ngPort} }, eventsPort: ${lab.eventsPort}, testNumber: ${lab.testNumber} }`,
-    ],
-    extra: [
-      'audiolog:',
-      `  archiveDir: ${path.join(dir, 'archive')}`,
-      `  rtpengine: { spoolDir: ${lab.rtp.spoolDir} }`,
-      '  checks: { pollMs: 500, minFreeMb: 0 }',
-      '  testCall: { enabled: false }',
-    ],
+    calls: ['  verify: { optionsTimeoutMs: 1000, testCall: { enabled: false } }'],
   });
   const sup = await startSupervisor(file, port);
   t.teardown(() => sup.kill('SIGKILL'));

@@ -1,16 +1,4 @@
-/**
- * Issue #17 item 10, Kamailio: its JSON-RPC listens on a loopback port every
- * local account can reach. Before the control secret, `nobody` could read the
- * dispatcher list and `dispatcher.set_state d` the local centre — moving the
- * emergency calls. Each case is that attack, as `nobody`, against a real
- * Kamailio running the rendered cfg; the supervisor's side (root, with the
- * secret) keeps control. Also the files that hold the secret, and the ctl
- * socket (kamcmd), which bypasses JSON-RPC altogether.
- */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import t from 'tap';
 import { callsSchema } from '../../supervisor/src/config/calls.js';
@@ -20,7 +8,7 @@ import { SET_CENTRES } from '../../supervisor/src/reconcilers/kamailio/render.js
 import { startKamailio } from '../helpers/kamailio.js';
 import { KamailioRpc, KamailioRpcError } from '../../hardware/kamailio/rpc.js';
 import { freePort, scratchDir } from '../helpers/util.js';
-import { ATTACKER, asLocalUser } from './localUser.js';
+import { asLocalUser, startLocalUserNode } from './localUser.js';
 
 const LOCAL = 'sip:legevakt@127.0.0.1:45061';
 const BACKUP = 'sip:backup@127.0.0.1:45062';
@@ -135,41 +123,11 @@ t.test('vaktpost kamailio-render writes the cfg and the secret owner-only, and t
 t.test("a local user who grabs Kamailio's RPC port while Kamailio is down is not handed the RPC key", async (t) => {
   const port = await freePort();
   // The squatter: listens on the RPC port and reports every byte it is sent.
-  const squatter = spawn(
-    'runuser',
-    [
-      '-u',
-      ATTACKER,
-      '--',
-      process.execPath,
-      '-e',
-      // Exits when our end of its stdin closes: runuser forks, so a kill of runuser alone would orphan it.
-      `process.stdin.on('end', () => process.exit(0)); process.stdin.resume(); require('node:net').createServer((c) => { let n = 0; c.on('data', (d) => { n += d.length; console.log('got ' + d.toString('base64')); }); c.on('close', () => console.log('closed ' + n)); }).listen(${port}, '127.0.0.1', () => console.log('listening'));`,
-    ],
-    { cwd: '/', stdio: ['pipe', 'pipe', 'inherit'], detached: true },
+  const { seen, waitLine } = startLocalUserNode(
+    t,
+    `require('node:net').createServer((c) => { let n = 0; c.on('data', (d) => { n += d.length; console.log('got ' + d.toString('base64')); }); c.on('close', () => console.log('closed ' + n)); }).listen(${port}, '127.0.0.1', () => console.log('listening'));`,
   );
-  t.teardown(async () => {
-    if (squatter.exitCode !== null || squatter.signalCode !== null) return;
-    const gone = once(squatter, 'exit');
-    squatter.stdin?.end();
-    await gone;
-  });
-  const lines = createInterface({ input: squatter.stdout as NodeJS.ReadableStream });
-  const seen: string[] = [];
-  const waitLine = (re: RegExp) =>
-    new Promise<string>((resolve) => {
-      const hit = seen.find((l) => re.test(l));
-      if (hit) return resolve(hit);
-      const on = (l: string) => {
-        if (re.test(l)) {
-          lines.off('line', on);
-          resolve(l);
-        }
-      };
-      lines.on('line', on);
-    });
-  lines.on('line', (l) => seen.push(l));
-  await Promise.race([waitLine(/^listening$/), once(squatter, 'exit').then(() => Promise.reject(new Error('the squatter could not listen')))]);
+  await waitLine(/^listening$/);
 
   const rpc = new KamailioRpc({ port, timeoutMs: 2000, secret: 'f'.repeat(64) });
   const err = await rpc.call('dispatcher.list').then(

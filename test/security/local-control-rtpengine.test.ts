@@ -12,7 +12,6 @@
  * works: that is the old box), then with them.
  */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,7 +22,7 @@ import { renderRtpengineConf } from '../../supervisor/src/audiolog/rtpengineConf
 import { RTPENGINE } from '../helpers/rtpengine.js';
 import { run } from '../helpers/netns/sh.js';
 import { scratchDir, waitFor } from '../helpers/util.js';
-import { ATTACKER, asLocalUser, asRoot, NG_SEND_JS, UDP_SEND_JS } from './localUser.js';
+import { asLocalUser, asRoot, NG_SEND_JS, startLocalUserNode, UDP_SEND_JS } from './localUser.js';
 
 const NFT_FILE = path.resolve(import.meta.dirname, '../../ops/nftables/vaktpost-local.nft');
 const NG_PORT = 2223;
@@ -145,35 +144,16 @@ t.test('rtpengine ng: a local user can neither list nor delete calls once vaktpo
     await gone;
     // The impostor answers every ng command with a "result ok" of its own (a real one would
     // carry an SDP steering the call's media to it) and reports whether its answer left.
-    const impostor = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        NS,
-        'runuser',
-        '-u',
-        ATTACKER,
-        '--',
-        process.execPath,
-        '-e',
-        `process.stdin.on('end', () => process.exit(0)); process.stdin.resume();
-const s = require('node:dgram').createSocket('udp4');
+    const impostor = startLocalUserNode(
+      t,
+      `const s = require('node:dgram').createSocket('udp4');
 s.on('message', (m, r) => s.send(Buffer.from(m.toString('latin1').split(' ')[0] + ' d6:result2:oke'), r.port, r.address, (e) => console.log(e ? 'error ' + e.code : 'answered')));
 s.bind(${NG_PORT}, '127.0.0.1', () => console.log('listening'));`,
-      ],
-      { cwd: '/', stdio: ['pipe', 'pipe', 'inherit'], detached: true },
+      { netns: NS },
     );
-    t.teardown(async () => {
-      if (impostor.exitCode !== null || impostor.signalCode !== null) return;
-      const done = once(impostor, 'exit');
-      impostor.stdin?.end();
-      await done;
-    });
-    const lines = createInterface({ input: impostor.stdout as NodeJS.ReadableStream });
-    const next = () => once(lines, 'line').then(([l]) => String(l));
-    t.equal(await next(), 'listening', 'the local user can bind the free port (nothing stops that)');
-    const outcome = next();
+    // Binding the free port is nothing a local user can be stopped from.
+    await impostor.waitLine(/^listening$/);
+    const outcome = impostor.waitLine(/^(answered|error )/);
     const r = await ng('root', { command: 'ping' }, 500);
     t.equal(await outcome, 'error EPERM', "the impostor's answer is dropped at its socket");
     t.not(r.kind, 'reply', 'Kamailio (root) gets no answer from the impostor');

@@ -4,7 +4,9 @@
  * attacker saw — exit code, stdout, stderr — never a thrown error, so a test
  * asserts on it either way.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 
 export const ATTACKER = 'nobody';
 
@@ -62,3 +64,53 @@ s.on('message', (m) => { clearTimeout(t); console.log('reply ' + m.subarray(m.in
 s.send(Buffer.from(require('node:crypto').randomBytes(6).toString('hex') + ' ' + Buffer.from(process.argv[1], 'base64').toString('latin1'), 'latin1'), Number(process.argv[2]), '127.0.0.1', (e) => {
   if (e) { clearTimeout(t); console.log('error ' + (e.code || e.message)); s.close(); }
 });`;
+
+interface TeardownHost {
+  teardown(fn: () => unknown): void;
+}
+
+export interface LocalUserProcess {
+  proc: ChildProcess;
+  /** Every stdout line so far, in order. */
+  seen: string[];
+  /** The first line (already seen or still to come) that matches. */
+  waitLine(re: RegExp): Promise<string>;
+}
+
+/**
+ * A long-running node script as `nobody` (optionally inside a network namespace)
+ * — a squatter or an impostor on a port. It exits when its stdin closes, which
+ * the teardown does: runuser forks, so killing runuser alone would orphan it.
+ */
+export function startLocalUserNode(t: TeardownHost, script: string, o: { netns?: string } = {}): LocalUserProcess {
+  const argv = ['runuser', '-u', ATTACKER, '--', process.execPath, '-e', `process.stdin.on('end', () => process.exit(0)); process.stdin.resume();\n${script}`];
+  const [cmd, ...args] = (o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv) as [string, ...string[]];
+  const proc = spawn(cmd, args, { cwd: '/', stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  t.teardown(async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = once(proc, 'exit');
+    proc.stdin?.end();
+    await gone;
+  });
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  const seen: string[] = [];
+  lines.on('line', (l) => seen.push(l));
+  const waitLine = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const hit = seen.find((l) => re.test(l));
+      if (hit !== undefined) return resolve(hit);
+      const on = (l: string) => {
+        if (!re.test(l)) return;
+        lines.off('line', on);
+        proc.off('exit', onExit);
+        resolve(l);
+      };
+      const onExit = () => {
+        lines.off('line', on);
+        reject(new Error(`the local user's process exited before printing ${re} (it printed: ${seen.join(' | ')})`));
+      };
+      lines.on('line', on);
+      proc.once('exit', onExit);
+    });
+  return { proc, seen, waitLine };
+}
