@@ -21,7 +21,26 @@ export interface Clock {
   monotonic(): number;
 }
 
-export const systemClock: Clock = {
+/** An opaque handle from `Timers.setTimeout`. */
+export type TimerHandle = object;
+
+/**
+ * One-shot timers, injected next to the Clock so a loop's waits run on simulated
+ * time in unit tests (test/helpers/simClock.ts) and on the real timers in the product.
+ */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Real timers, unref'd: a monitor's next poll never keeps the process alive on its own. */
+export const systemTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export const systemClock: Clock & Timers = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
+  ...systemTimers,
 };

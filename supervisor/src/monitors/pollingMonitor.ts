@@ -13,7 +13,7 @@
  */
 import type { Guard } from '../guard.js';
 import type { Logger } from '../log.js';
-import type { Monitor, SignalSink } from './monitor.js';
+import { type Monitor, type SignalSink, type TimerHandle, type Timers, systemTimers } from './monitor.js';
 
 export interface PollingOptions {
   pollMs: number;
@@ -21,16 +21,22 @@ export interface PollingOptions {
   maxBackoffMs?: number;
   guard?: Guard;
   log?: Logger;
+  /** Where the waits between polls are scheduled (default: the real timers, unref'd). */
+  timers?: Timers;
 }
 
 export abstract class PollingMonitor implements Monitor {
   abstract readonly name: string;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private inFlight: Promise<void> | null = null;
   private running = false;
   private failures = 0;
 
-  constructor(protected readonly polling: PollingOptions) {}
+  private readonly timers: Timers;
+
+  constructor(protected readonly polling: PollingOptions) {
+    this.timers = polling.timers ?? systemTimers;
+  }
 
   /** One reading; emit what was observed. May throw: the loop handles it. */
   protected abstract poll(emit: SignalSink): Promise<void> | void;
@@ -48,7 +54,7 @@ export abstract class PollingMonitor implements Monitor {
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
     await this.onStop();
@@ -57,11 +63,10 @@ export abstract class PollingMonitor implements Monitor {
   private schedule(emit: SignalSink): void {
     if (!this.running) return;
     const backoff = this.failures === 0 ? this.polling.pollMs : Math.min(this.maxBackoff(), this.polling.pollMs * 2 ** (this.failures - 1));
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.timer = null;
       void this.once(emit).then(() => this.schedule(emit));
     }, backoff);
-    this.timer.unref();
   }
 
   private maxBackoff(): number {

@@ -3,12 +3,15 @@
  * polls never overlap; a throwing poll is reported once through the guard, later
  * failures back off, "polls again" is logged once; stop waits for the poll in flight
  * and nothing runs after it. Waits are on conditions, never on a time budget.
+ * The last group runs the same loop on simulated time (test/helpers/simClock.ts):
+ * a minute's pollMs, exact backoff instants, no real waiting.
  */
 import t from 'tap';
 import type { Signal } from '../../../supervisor/src/core/signal.js';
 import { type Fault, Guard } from '../../../supervisor/src/guard.js';
 import type { SignalSink } from '../../../supervisor/src/monitors/monitor.js';
 import { PollingMonitor, type PollingOptions } from '../../../supervisor/src/monitors/pollingMonitor.js';
+import { SimClock } from '../../helpers/simClock.js';
 import { waitFor } from '../../helpers/util.js';
 import { gate, recordingLog } from './fakes.js';
 
@@ -28,7 +31,11 @@ class Scripted extends PollingMonitor {
   stopped = false;
   events: string[] = [];
 
-  constructor(opts: PollingOptions) {
+  constructor(
+    opts: PollingOptions,
+    /** Time stamps of starts/ends (the simulated clock's, when one is used). */
+    private readonly stamp: () => number = () => performance.now(),
+  ) {
     super(opts);
   }
 
@@ -38,14 +45,14 @@ class Scripted extends PollingMonitor {
     if (this.stopped) this.events.push('POLL AFTER STOP');
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
-    this.starts.push(performance.now());
+    this.starts.push(this.stamp());
     try {
       if (this.hold) await this.hold();
       if (this.throwOn(n)) throw new Error(`driver error ${n}`);
       emit({ subsystem: 'system', source: 'scripted', key: 'system.scripted', status: 'ok', value: n, observedAt: Date.now(), ttlMs: 1000 });
     } finally {
       this.active--;
-      this.ends.push(performance.now());
+      this.ends.push(this.stamp());
       this.events.push(`end ${n}`);
     }
   }
@@ -167,5 +174,107 @@ t.test('stop during the first poll of start: nothing is scheduled after it', asy
   await Promise.all([starting, stopping]);
   await new Promise((r) => setTimeout(r, POLL_MS * 10));
   t.equal(m.polls, 1, 'only the first poll ran');
+  t.notOk(m.events.includes('POLL AFTER STOP'));
+});
+
+// ---- on simulated time: the loop schedules only through the injected Timers ----
+
+const MINUTE = 60_000;
+
+function simulated(opts: Omit<PollingOptions, 'timers'> = { pollMs: MINUTE }) {
+  const clock = new SimClock();
+  const m = new Scripted({ ...opts, timers: clock }, () => clock.monotonic());
+  return { clock, m };
+}
+
+t.test('simulated time: one poll per pollMs, to the millisecond, and never before', async (t) => {
+  const { clock, m } = simulated();
+  const got: Signal[] = [];
+  await m.start((s) => got.push(s));
+  t.teardown(() => m.stop());
+  t.equal(m.polls, 1, 'start polls once');
+  t.equal(clock.nextIn(), MINUTE, 'the next poll is pollMs away');
+  await clock.advance(MINUTE - 1);
+  t.equal(m.polls, 1, 'not a millisecond early');
+  await clock.advance(1);
+  t.equal(m.polls, 2, 'due at exactly pollMs');
+  await clock.advance(60 * MINUTE); // an hour of polling, no real waiting
+  t.equal(m.polls, 62, 'one poll per minute for an hour');
+  t.same(m.starts.slice(0, 4), [0, MINUTE, 2 * MINUTE, 3 * MINUTE], 'polls at 0, 1, 2, 3 min');
+  t.equal(got.length, 62, 'every poll emitted');
+  t.equal(clock.pendingTimers, 1, 'one timer at a time');
+});
+
+t.test('simulated time: a slow poll delays the next, never overlaps it', async (t) => {
+  const { clock, m } = simulated();
+  await m.start(() => {});
+  t.teardown(() => m.stop());
+  const g = gate();
+  m.hold = () => g.promise;
+  await clock.advance(MINUTE);
+  t.equal(m.active, 1, 'poll 2 in flight');
+  await clock.advance(5 * MINUTE);
+  t.equal(m.polls, 2, 'no poll starts while one is in flight');
+  t.equal(clock.pendingTimers, 0, 'nothing scheduled until the poll ends');
+  m.hold = null;
+  g.open();
+  await clock.advance(0);
+  t.equal(clock.nextIn(), MINUTE, 'the next poll is a full pollMs after the slow one ended');
+  t.equal(m.maxActive, 1);
+});
+
+t.test('simulated time: "down" once, backoff doubling to its cap, "back" once', async (t) => {
+  const { log, lines } = recordingLog();
+  const faults: Fault[] = [];
+  const guard = new Guard(log, (f) => faults.push(f));
+  const { clock, m } = simulated({ pollMs: MINUTE, maxBackoffMs: 5 * MINUTE, guard, log });
+  const FAILS = 6; // polls 2..7 throw
+  m.throwOn = (n) => n >= 2 && n < 2 + FAILS;
+  await m.start(() => {});
+  t.teardown(() => m.stop());
+  await clock.advance(MINUTE); // poll 2: the first failure
+  t.equal(m.polls, 2);
+  t.equal(faults.length, 1, '"down" reported at the first failure');
+  // After the k-th consecutive failure the next poll waits pollMs·2^(k−1), capped at maxBackoffMs.
+  const expected = [1, 2, 4, 5, 5, 5].map((x) => x * MINUTE);
+  for (const [i, wait] of expected.entries()) {
+    t.equal(clock.nextIn(), wait, `after ${i + 1} failure(s) the next poll is ${wait / MINUTE} min away`);
+    await clock.advance(wait - 1);
+    t.equal(m.polls, 2 + i, 'not a millisecond early');
+    await clock.advance(1);
+    t.equal(m.polls, 3 + i, 'polled at the backoff instant');
+  }
+  t.equal(faults.length, 1, 'still one fault after six failures');
+  t.equal(faults[0]?.error.message, 'driver error 2', 'the first failure is the one reported');
+  const back = lines.filter((l) => /polls again/.test(l.msg));
+  t.equal(back.length, 1, '"back" logged once, at the first good poll');
+  t.equal(back[0]?.obj.failures, FAILS);
+  t.equal(clock.nextIn(), MINUTE, 'back to pollMs after recovery');
+  await clock.advance(10 * MINUTE);
+  t.equal(faults.length, 1);
+  t.equal(lines.filter((l) => /polls again/.test(l.msg)).length, 1, 'no further "back" lines');
+});
+
+t.test('simulated time: stop waits for the poll in flight, clears the timer, nothing after', async (t) => {
+  const { clock, m } = simulated();
+  await m.start(() => {});
+  const g = gate();
+  m.hold = () => g.promise;
+  await clock.advance(MINUTE);
+  t.equal(m.active, 1, 'a poll in flight');
+  let stopped = false;
+  const stopping = m.stop().then(() => {
+    stopped = true;
+    m.stopped = true;
+  });
+  await clock.advance(10 * MINUTE);
+  t.equal(stopped, false, 'stop has not returned while the poll is in flight');
+  t.notOk(m.events.includes('onStop'), 'onStop waits too');
+  g.open();
+  await stopping;
+  t.ok(m.events.indexOf('end 2') < m.events.indexOf('onStop'), 'the poll ended before onStop');
+  t.equal(clock.pendingTimers, 0, 'no timer left behind');
+  await clock.advance(100 * MINUTE);
+  t.equal(m.polls, 2, 'no poll after stop');
   t.notOk(m.events.includes('POLL AFTER STOP'));
 });
