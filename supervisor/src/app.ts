@@ -153,7 +153,7 @@ async function buildAndStart(
     monitors.push(new SimMonitor(sim, clock, cfg.sim.reportMs, cfg.calls !== undefined, { guard, log, hooks }));
     // Where a real driver exists, the simulator stands behind the driver's interface
     // and the real monitor runs on top of it.
-    monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, onWallClockStep }));
+    monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, guard, onWallClockStep }));
     monitors.push(
       new UpsMonitor({ ups: cfg.sim.ups.map((name) => UpsConfigSchema.parse({ name })), reader: new SimUpsReader(sim), clock, source: () => 'sim:ups' }),
     );
@@ -169,7 +169,7 @@ async function buildAndStart(
     actuators.push(new SimRouteActuator(sim));
     monitored.push('power', 'time', 'wan', 'centres', 'recording', 'telephony', 'system');
   } else {
-    monitors.push(...createTimeMonitors(cfg.time, { clock, onWallClockStep }));
+    monitors.push(...createTimeMonitors(cfg.time, { clock, guard, onWallClockStep }));
     monitored.push('time', 'system');
     if (cfg.power.ups.length > 0) {
       upsMonitor = new UpsMonitor({ ups: cfg.power.ups, clock });

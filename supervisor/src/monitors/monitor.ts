@@ -39,6 +39,12 @@ export const systemTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** The timers a clock brings with it (systemClock, a test's SimClock), if any. */
+export function timersOf(clock: Clock | undefined): Timers | undefined {
+  const c = clock as Partial<Timers> | undefined;
+  return typeof c?.setTimeout === 'function' && typeof c.clearTimeout === 'function' ? (c as Timers) : undefined;
+}
+
 export const systemClock: Clock & Timers = {
   now: () => Date.now(),
   monotonic: () => performance.now(),

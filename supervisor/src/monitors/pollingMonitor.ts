@@ -13,7 +13,7 @@
  */
 import type { Guard } from '../guard.js';
 import type { Logger } from '../log.js';
-import { type Monitor, type SignalSink, type TimerHandle, type Timers, systemTimers } from './monitor.js';
+import { type Clock, type Monitor, type SignalSink, type TimerHandle, type Timers, systemTimers } from './monitor.js';
 
 export interface PollingOptions {
   pollMs: number;
@@ -23,6 +23,12 @@ export interface PollingOptions {
   log?: Logger;
   /** Where the waits between polls are scheduled (default: the real timers, unref'd). */
   timers?: Timers;
+  /**
+   * Fixed cadence: measure pollMs from the START of the previous good poll on this
+   * clock's monotonic time (a slow poll delays the next, never stacks). Default: pollMs
+   * after the previous poll ended.
+   */
+  cadence?: Pick<Clock, 'monotonic'>;
 }
 
 export abstract class PollingMonitor implements Monitor {
@@ -31,6 +37,8 @@ export abstract class PollingMonitor implements Monitor {
   private inFlight: Promise<void> | null = null;
   private running = false;
   private failures = 0;
+  private lastStart = 0;
+  private sink: SignalSink = () => {};
 
   private readonly timers: Timers;
 
@@ -47,6 +55,7 @@ export abstract class PollingMonitor implements Monitor {
 
   async start(emit: SignalSink): Promise<void> {
     this.running = true;
+    this.sink = emit;
     await this.onStart(emit);
     await this.once(emit);
     this.schedule(emit);
@@ -60,13 +69,35 @@ export abstract class PollingMonitor implements Monitor {
     await this.onStop();
   }
 
+  /**
+   * One poll now, outside the schedule (tests that step a monitor, "check now"):
+   * joins a poll already in flight; the next scheduled poll counts from this one.
+   */
+  pollNow(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    if (this.timer) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    return this.once(this.sink).then(() => this.schedule(this.sink));
+  }
+
   private schedule(emit: SignalSink): void {
+    if (this.timer) return; // a pollNow() already scheduled the next one
     if (!this.running) return;
-    const backoff = this.failures === 0 ? this.polling.pollMs : Math.min(this.maxBackoff(), this.polling.pollMs * 2 ** (this.failures - 1));
+    const backoff = this.failures === 0 ? this.nextWait() : Math.min(this.maxBackoff(), this.polling.pollMs * 2 ** (this.failures - 1));
     this.timer = this.timers.setTimeout(() => {
       this.timer = null;
       void this.once(emit).then(() => this.schedule(emit));
     }, backoff);
+  }
+
+  private nextWait(): number {
+    const c = this.polling.cadence;
+    return c ? Math.max(0, this.polling.pollMs - (c.monotonic() - this.lastStart)) : this.polling.pollMs;
+  }
+
+  /** False once stop() was called: a poll still in flight then emits nothing more. */
+  protected get live(): boolean {
+    return this.running;
   }
 
   private maxBackoff(): number {
@@ -74,6 +105,7 @@ export abstract class PollingMonitor implements Monitor {
   }
 
   private async once(emit: SignalSink): Promise<void> {
+    if (this.polling.cadence) this.lastStart = this.polling.cadence.monotonic();
     const run = (async () => {
       try {
         await this.poll(emit);

@@ -18,7 +18,9 @@
 import type { NtpSourceData, NtpSourceInfo, TimeSource } from '../../../hardware/chrony/index.js';
 import type { Signal, SignalStatus, SignalValue } from '../core/signal.js';
 import { type TimeEvaluation, type TimeHealthState, type TimeSourceFacts, type TimeThresholds, evaluateTime, evaluateTimeFault } from '../core/timeHealth.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import type { Guard } from '../guard.js';
+import { type Clock, type SignalSink, systemClock, timersOf } from './monitor.js';
+import { PollingMonitor } from './pollingMonitor.js';
 
 export const TIME_SIGNAL_KEYS = ['time.offset', 'time.errorBound', 'time.leap', 'time.source', 'time.refAge'] as const;
 export type TimeSignalKey = (typeof TIME_SIGNAL_KEYS)[number];
@@ -33,56 +35,35 @@ export interface TimeMonitorOptions {
   clock?: Clock;
   /** Called after every evaluation, also of a poll chronyd did not answer (for tests, benches, the status CLI). */
   onEvaluation?: (e: TimeEvaluation) => void;
+  /** Where a bug in a poll is reported (once; the loop goes on with backoff). */
+  guard?: Guard;
 }
 
-export class TimeMonitor implements Monitor {
+export class TimeMonitor extends PollingMonitor {
   readonly name = 'time';
   private readonly pollMs: number;
   private readonly clock: Clock;
   private readonly sourceName: string;
   private state: TimeHealthState | undefined;
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
-  private running = false;
   private emit: SignalSink = () => {};
 
   constructor(private readonly opts: TimeMonitorOptions) {
+    const clock = opts.clock ?? systemClock;
+    const timers = timersOf(clock);
+    // Fixed cadence on the monotonic clock; a slow chronyc delays, never stacks.
+    super({ pollMs: opts.pollMs ?? 1000, cadence: clock, ...(timers ? { timers } : {}), ...(opts.guard ? { guard: opts.guard } : {}) });
     this.pollMs = opts.pollMs ?? 1000;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = clock;
     this.sourceName = opts.sourceName ?? 'chrony';
   }
 
   /** Resolves after the first poll has been reported. */
-  async start(emit: SignalSink): Promise<void> {
+  protected override onStart(emit: SignalSink): void {
     this.emit = emit;
-    this.running = true;
-    await this.poll();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight;
-  }
-
-  /** One poll now (also used by tests that drive the monitor step by step). */
-  poll(): Promise<void> {
-    if (this.inFlight) return this.inFlight; // never two chronyc rounds at once
-    const started = this.clock.monotonic();
-    this.inFlight = this.pollOnce().finally(() => {
-      this.inFlight = null;
-      if (!this.running) return;
-      // Fixed cadence on the monotonic clock; a slow chronyc delays, never stacks.
-      const wait = Math.max(0, this.pollMs - (this.clock.monotonic() - started));
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.poll(), wait);
-      this.timer.unref();
-    });
-    return this.inFlight;
-  }
-
-  private async pollOnce(): Promise<void> {
+  /** One chronyc round (never two at once: the base schedules the next after it). */
+  protected async poll(): Promise<void> {
     let evaluation: TimeEvaluation;
     try {
       const [tracking, sources, packets] = await Promise.all([this.opts.source.tracking(), this.opts.source.sources(), this.ntpData()]);
@@ -98,11 +79,11 @@ export class TimeMonitor implements Monitor {
         this.opts.thresholds,
       );
     } catch (err) {
-      if (!this.running) return;
+      if (!this.live) return;
       const cause = err instanceof Error ? err.message : String(err);
       evaluation = evaluateTimeFault({ cause, monoMs: this.clock.monotonic() }, this.state, this.opts.thresholds);
     }
-    if (!this.running) return;
+    if (!this.live) return;
     this.state = evaluation.state;
     this.report(evaluation);
     this.opts.onEvaluation?.(evaluation);

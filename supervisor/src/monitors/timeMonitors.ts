@@ -7,6 +7,7 @@
  */
 import { ChronycClient, type TimeSource } from '../../../hardware/chrony/index.js';
 import type { TimeConfig } from '../config/time.js';
+import type { Guard } from '../guard.js';
 import type { Clock, Monitor } from './monitor.js';
 import { TimeAuditMonitor } from './timeAudit.js';
 import { TimeMonitor } from './timeMonitor.js';
@@ -16,6 +17,8 @@ export interface TimeMonitorDeps {
   /** Replaces chronyd (e.g. the simulated box). */
   source?: TimeSource;
   clock?: Clock;
+  /** Where a bug in a poll loop is reported (once; the loop goes on with backoff). */
+  guard?: Guard;
   /** Record a wall-clock step as an event in the store. */
   onWallClockStep?: (step: WallClockStep) => void;
 }
@@ -31,6 +34,7 @@ export function chronycFromConfig(cfg: TimeConfig): ChronycClient {
 
 export function createTimeMonitors(cfg: TimeConfig, deps: TimeMonitorDeps = {}): Monitor[] {
   const clock = deps.clock ? { clock: deps.clock } : {};
+  const guard = deps.guard ? { guard: deps.guard } : {};
   const monitors: Monitor[] = [
     new TimeMonitor({
       source: deps.source ?? chronycFromConfig(cfg),
@@ -45,6 +49,7 @@ export function createTimeMonitors(cfg: TimeConfig, deps: TimeMonitorDeps = {}):
       },
       pollMs: cfg.pollMs,
       ...clock,
+      ...guard,
     }),
     new WallClockMonitor({
       checkMs: cfg.pollMs,

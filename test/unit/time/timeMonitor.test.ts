@@ -214,8 +214,8 @@ t.test('a slow source never gets two polls at once; nothing is emitted after sto
   const got: Signal[] = [];
   const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 10 });
   await m.start((s) => got.push(s));
-  void m.poll();
-  void m.poll();
+  void m.pollNow();
+  void m.pollNow();
   await waitFor(() => src.calls >= 4, { timeoutMs: 30_000, what: 'four polls' });
   t.equal(src.maxConcurrent, 1);
   await m.stop();
