@@ -206,6 +206,7 @@ async function buildAndStart(
       ],
       clock,
       log,
+      guard,
     }),
   );
 

@@ -124,3 +124,21 @@ export abstract class PollingMonitor implements Monitor {
     this.inFlight = null;
   }
 }
+
+/**
+ * A PollingMonitor around one function: for monitors with several cadences or
+ * several targets (one loop each, each with its own backoff).
+ */
+export class PollingLoop extends PollingMonitor {
+  constructor(
+    readonly name: string,
+    private readonly read: (emit: SignalSink) => Promise<void> | void,
+    opts: PollingOptions,
+  ) {
+    super(opts);
+  }
+
+  protected poll(emit: SignalSink): Promise<void> | void {
+    return this.read(emit);
+  }
+}

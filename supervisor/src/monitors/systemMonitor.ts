@@ -9,8 +9,10 @@
 import type { SystemProbe } from '../../../hardware/system/systemProbe.js';
 import type { SystemConfig } from '../config/system.js';
 import { type Reading, type SystemReadings, type SystemRules, systemSignals } from '../core/systemSignals.js';
+import type { Guard } from '../guard.js';
 import type { Logger } from '../log.js';
-import type { Clock, Monitor, SignalSink } from './monitor.js';
+import { type Clock, type Monitor, type SignalSink, timersOf } from './monitor.js';
+import { PollingLoop, type PollingOptions } from './pollingMonitor.js';
 
 export interface SystemMonitorDeps {
   probe: SystemProbe;
@@ -19,6 +21,8 @@ export interface SystemMonitorDeps {
   disks: Array<{ name: string; path: string }>;
   clock: Clock;
   log: Logger;
+  /** Where a bug in a read loop is reported (once; the loop goes on with backoff). */
+  guard?: Guard;
 }
 
 async function attempt<T>(f: () => Promise<T>): Promise<Reading<T>> {
@@ -31,7 +35,8 @@ async function attempt<T>(f: () => Promise<T>): Promise<Reading<T>> {
 
 export class SystemMonitor implements Monitor {
   readonly name = 'system';
-  private timers: NodeJS.Timeout[] = [];
+  /** One loop per cadence: memory and disks every pollMs, the temperature every cpuTemp.pollMs. */
+  private loops: PollingLoop[] = [];
   private busy = { fast: false, temp: false };
   private stopped = false;
   /** null: not yet known; false: this machine has no sensor. */
@@ -96,17 +101,26 @@ export class SystemMonitor implements Monitor {
 
   async start(emit: SignalSink): Promise<void> {
     this.stopped = false;
-    await Promise.all([this.readFast(emit), this.readTemp(emit)]);
-    const fast = setInterval(() => void this.readFast(emit), this.d.cfg.pollMs);
-    const temp = setInterval(() => void this.readTemp(emit), this.d.cfg.cpuTemp.pollMs);
-    fast.unref();
-    temp.unref();
-    this.timers.push(fast, temp);
+    const timers = timersOf(this.d.clock);
+    // Each loop keeps its cadence from the start of the last read; a slow read delays, never stacks.
+    const opts = (pollMs: number): PollingOptions => ({
+      pollMs,
+      cadence: this.d.clock,
+      log: this.d.log,
+      ...(timers ? { timers } : {}),
+      ...(this.d.guard ? { guard: this.d.guard } : {}),
+    });
+    this.loops = [
+      new PollingLoop('system.fast', (e) => this.readFast(e), opts(this.d.cfg.pollMs)),
+      new PollingLoop('system.cpuTemp', (e) => this.readTemp(e), opts(this.d.cfg.cpuTemp.pollMs)),
+    ];
+    await Promise.all(this.loops.map((l) => l.start(emit)));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    const loops = this.loops;
+    this.loops = [];
+    await Promise.all(loops.map((l) => l.stop()));
   }
 }
