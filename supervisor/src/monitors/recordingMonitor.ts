@@ -24,7 +24,9 @@ import type { CallAudit } from '../audiolog/callAudit.js';
 import type { AudiologChecks } from '../config/audiolog.js';
 import type { Signal, SignalStatus } from '../core/signal.js';
 import type { AudiologStore } from '../store/audiologStore.js';
-import type { Clock, Monitor, SignalSink } from './monitor.js';
+import type { Guard } from '../guard.js';
+import { type Clock, type SignalSink, timersOf } from './monitor.js';
+import { PollingMonitor } from './pollingMonitor.js';
 
 export interface RecordingMonitorDeps {
   ng: Pick<RtpengineNg, 'ping' | 'query' | 'address'>;
@@ -40,6 +42,8 @@ export interface RecordingMonitorDeps {
   adopt: (tmpName: string) => Promise<void>;
   /** Told when the monitor had to recreate a spool folder (an event for the log). */
   onSpoolRecreated?: (dir: string) => void;
+  /** Where a bug in the loop itself is reported (once). */
+  guard?: Guard;
 }
 
 const DAY = 86_400_000;
@@ -52,42 +56,26 @@ interface TmpSeen {
   unknownSince: number | null;
 }
 
-export class RecordingMonitor implements Monitor {
+export class RecordingMonitor extends PollingMonitor {
   readonly name = 'recording';
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
   private readonly tmp = new Map<string, TmpSeen>();
   private rtpengineUp = false;
 
-  constructor(private readonly d: RecordingMonitorDeps) {}
-
-  async start(emit: SignalSink): Promise<void> {
-    this.stopped = false;
-    const poll = async () => {
-      if (this.running || this.stopped) return;
-      const run = (async () => {
-        try {
-          const signals = await this.poll();
-          if (!this.stopped) for (const s of signals) emit(s);
-        } catch (err) {
-          // A monitor never throws: its own fault is a signal (unknown is never healthy).
-          if (!this.stopped) emit(this.sig('recording.monitor', 'unknown', null, `the recording checks failed: ${(err as Error).message}`));
-        }
-      })();
-      this.running = run;
-      await run;
-      this.running = null;
-    };
-    await poll();
-    this.timer = setInterval(() => void poll(), this.d.checks.pollMs);
-    this.timer.unref();
+  constructor(private readonly d: RecordingMonitorDeps) {
+    const timers = timersOf(d.clock);
+    // A round every pollMs from the start of the last (a slow round delays the next, never stacks).
+    super({ pollMs: d.checks.pollMs, cadence: d.clock, ...(timers ? { timers } : {}), ...(d.guard ? { guard: d.guard } : {}) });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  protected async poll(emit: SignalSink): Promise<void> {
+    let signals: Signal[];
+    try {
+      signals = await this.check();
+    } catch (err) {
+      // A monitor never throws: its own fault is a signal (unknown is never healthy).
+      signals = [this.sig('recording.monitor', 'unknown', null, `the recording checks failed: ${(err as Error).message}`)];
+    }
+    if (this.live) for (const s of signals) emit(s);
   }
 
   private sig(key: string, status: SignalStatus, value: Signal['value'], detail: string, unit?: string): Signal {
@@ -105,7 +93,7 @@ export class RecordingMonitor implements Monitor {
   }
 
   /** One round of checks (public for tests: no timers needed). */
-  async poll(): Promise<Signal[]> {
+  async check(): Promise<Signal[]> {
     const out: Signal[] = [];
     const now = this.d.clock.now();
     try {
