@@ -265,7 +265,7 @@ async function buildAndStart(
   if (cfg.upstream.webhook) actuators.push(new WebhookActuator(cfg.upstream.webhook, { box: cfg.box.name, reason: currentReason, env }));
   if (cfg.upstream.heartbeat) {
     const hb = new Heartbeat(cfg.upstream.heartbeat, { box: cfg.box.name, route: () => ref.supervisor?.route ?? 'unknown', env });
-    monitors.push(new HeartbeatMonitor(hb, clock));
+    monitors.push(new HeartbeatMonitor(hb, clock, guard));
     if (!monitored.includes('telephony')) monitored.push('telephony');
   }
 
