@@ -70,22 +70,25 @@ export abstract class PollingMonitor implements Monitor {
   }
 
   /**
-   * One poll now, outside the schedule (tests that step a monitor, "check now"):
-   * joins a poll already in flight; the next scheduled poll counts from this one.
+   * A fresh poll now, outside the schedule (tests that step a monitor, "check now"):
+   * waits for a poll in flight (polls never overlap), then polls; the next scheduled
+   * poll counts from this one.
    */
-  pollNow(): Promise<void> {
-    if (this.inFlight) return this.inFlight;
+  async pollNow(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
     if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
-    return this.once(this.sink).then(() => this.schedule(this.sink));
+    await this.once(this.sink);
+    this.schedule(this.sink);
   }
 
   private schedule(emit: SignalSink): void {
-    if (this.timer) return; // a pollNow() already scheduled the next one
-    if (!this.running) return;
+    // One timer at a time; a poll in flight (a pollNow) schedules when it ends.
+    if (!this.running || this.timer || this.inFlight) return;
     const backoff = this.failures === 0 ? this.nextWait() : Math.min(this.maxBackoff(), this.polling.pollMs * 2 ** (this.failures - 1));
     this.timer = this.timers.setTimeout(() => {
       this.timer = null;
+      if (this.inFlight) return;
       void this.once(emit).then(() => this.schedule(emit));
     }, backoff);
   }
@@ -121,7 +124,7 @@ export abstract class PollingMonitor implements Monitor {
     })();
     this.inFlight = run;
     await run;
-    this.inFlight = null;
+    if (this.inFlight === run) this.inFlight = null;
   }
 }
 

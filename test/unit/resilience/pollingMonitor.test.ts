@@ -278,3 +278,46 @@ t.test('simulated time: stop waits for the poll in flight, clears the timer, not
   t.equal(m.polls, 2, 'no poll after stop');
   t.notOk(m.events.includes('POLL AFTER STOP'));
 });
+
+t.test('simulated time: cadence counts pollMs from the start of the last poll; a long poll never stacks', async (t) => {
+  const clock = new SimClock();
+  const m = new Scripted({ pollMs: MINUTE, timers: clock, cadence: clock }, () => clock.monotonic());
+  let pollTakes = 10_000;
+  m.hold = () => new Promise((r) => clock.setTimeout(r, pollTakes));
+  const starting = m.start(() => {});
+  await clock.advance(10_000);
+  await starting;
+  t.equal(clock.nextIn(), MINUTE - 10_000, 'the next poll is due pollMs after the first STARTED');
+  await clock.advance(2 * MINUTE);
+  t.same(m.starts.slice(0, 3), [0, MINUTE, 2 * MINUTE], 'a fixed cadence, not pollMs + poll time');
+  pollTakes = 90_000; // longer than pollMs
+  await clock.advance(3 * MINUTE); // the poll at 3 min runs to 4.5 min
+  t.equal(m.maxActive, 1, 'never two at once');
+  t.equal(m.starts[3], 3 * MINUTE);
+  t.equal(m.starts[4], 3 * MINUTE + 90_000, 'the next poll starts as the long one ends');
+  const stopping = m.stop();
+  await clock.advance(2 * MINUTE); // lets the poll in flight end
+  await stopping;
+});
+
+t.test('simulated time: pollNow waits for a poll in flight, then polls afresh; the schedule counts from it', async (t) => {
+  const { clock, m } = simulated();
+  await m.start(() => {});
+  t.teardown(() => m.stop());
+  await clock.advance(30_000);
+  await m.pollNow();
+  t.equal(m.polls, 2, 'a poll at once');
+  t.equal(clock.nextIn(), MINUTE, 'the next scheduled poll is pollMs after it');
+  const g = gate();
+  m.hold = () => g.promise;
+  const first = m.pollNow();
+  const second = m.pollNow();
+  await clock.advance(0);
+  t.equal(m.active, 1, 'one poll in flight, the second pollNow waits');
+  m.hold = null;
+  g.open();
+  await Promise.all([first, second]);
+  t.equal(m.polls, 4, 'the second pollNow polled afresh after the first');
+  t.equal(m.maxActive, 1, 'never two at once');
+  t.equal(clock.pendingTimers, 1, 'one timer');
+});
