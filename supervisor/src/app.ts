@@ -155,7 +155,7 @@ async function buildAndStart(
     // and the real monitor runs on top of it.
     monitors.push(...createTimeMonitors(cfg.time, { source: new SimTimeSource(sim), clock, guard, onWallClockStep }));
     monitors.push(
-      new UpsMonitor({ ups: cfg.sim.ups.map((name) => UpsConfigSchema.parse({ name })), reader: new SimUpsReader(sim), clock, source: () => 'sim:ups' }),
+      new UpsMonitor({ ups: cfg.sim.ups.map((name) => UpsConfigSchema.parse({ name })), reader: new SimUpsReader(sim), clock, source: () => 'sim:ups', guard }),
     );
     await powerInputs(
       GpioConfigSchema.parse({
@@ -172,7 +172,7 @@ async function buildAndStart(
     monitors.push(...createTimeMonitors(cfg.time, { clock, guard, onWallClockStep }));
     monitored.push('time', 'system');
     if (cfg.power.ups.length > 0) {
-      upsMonitor = new UpsMonitor({ ups: cfg.power.ups, clock });
+      upsMonitor = new UpsMonitor({ ups: cfg.power.ups, clock, guard });
       monitors.push(upsMonitor);
     }
     if (cfg.power.gpio.enabled) {

@@ -10,7 +10,9 @@ import { NutClient } from '../../../hardware/nut/client.js';
 import type { UpsReader } from '../../../hardware/nut/reader.js';
 import type { Signal } from '../core/signal.js';
 import { type UpsConfig, upsId } from '../config/power.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import type { Guard } from '../guard.js';
+import { type Clock, type Monitor, type SignalSink, systemClock, timersOf } from './monitor.js';
+import { PollingLoop } from './pollingMonitor.js';
 import { UPS_MONITOR_VARIABLES, type UpsSignalName, upsFaultSignals, upsSignalsFromVars } from './upsSignals.js';
 
 export interface UpsMonitorOptions {
@@ -24,6 +26,8 @@ export interface UpsMonitorOptions {
   clock?: Clock;
   /** Signal `source` per UPS. Default `nut:<name>@<host>:<port>`. */
   source?: (ups: UpsConfig) => string;
+  /** Where a bug in a UPS's poll loop is reported (once; the loop goes on with backoff). */
+  guard?: Guard;
 }
 
 /**
@@ -52,10 +56,9 @@ interface Watch {
   reader: UpsReader;
   ownsReader: boolean;
   known: Set<UpsSignalName>;
-  timer: NodeJS.Timeout | null;
+  /** This UPS's own loop: a slow or dead upsd delays only its own polls. */
+  loop: PollingLoop;
   inFlight: Promise<void> | null;
-  /** Cleared at stop: a late tick of a stopped watch must not poll its closed reader after a restart. */
-  active: boolean;
   /** Logged out of upsd (FSD): polling goes on over a connection without LOGIN. */
   loggedOut: boolean;
 }
@@ -77,22 +80,27 @@ export class UpsMonitor implements Monitor {
     this.running = true;
     this.emit = emit;
     const { reader } = this.opts;
+    const timers = timersOf(this.clock);
     this.watches = this.opts.ups.map((ups) => {
       const own = typeof reader === 'function' ? reader(ups) : (reader ?? nutReaderFor(ups));
-      return { ups, reader: own, ownsReader: typeof reader !== 'object', known: new Set(), timer: null, inFlight: null, active: true, loggedOut: false };
+      // A full period after the previous poll started (fixed cadence on the monotonic clock).
+      const loop = new PollingLoop(`ups ${upsId(ups)}`, () => this.tracked(w), {
+        pollMs: ups.pollMs,
+        cadence: this.clock,
+        ...(timers ? { timers } : {}),
+        ...(this.opts.guard ? { guard: this.opts.guard } : {}),
+      });
+      const w: Watch = { ups, reader: own, ownsReader: typeof reader !== 'object', known: new Set(), loop, inFlight: null, loggedOut: false };
+      return w;
     });
-    await Promise.all(this.watches.map((w) => this.tick(w)));
+    await Promise.all(this.watches.map((w) => w.loop.start(emit)));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     const watches = this.watches;
     this.watches = [];
-    for (const w of watches) {
-      w.active = false;
-      if (w.timer) clearTimeout(w.timer);
-    }
-    await Promise.all(watches.map((w) => w.inFlight));
+    await Promise.all(watches.map((w) => w.loop.stop()));
     await Promise.all(watches.filter((w) => w.ownsReader).map((w) => w.reader.close?.()));
   }
 
@@ -117,16 +125,14 @@ export class UpsMonitor implements Monitor {
     return done;
   }
 
-  /** Poll once, then schedule the next poll a full period after this one started. */
-  private async tick(w: Watch): Promise<void> {
-    if (!w.active) return;
-    const started = this.clock.monotonic();
+  /** One poll, visible to logout() so it can wait for it. */
+  private async tracked(w: Watch): Promise<void> {
     w.inFlight = this.poll(w);
-    await w.inFlight;
-    w.inFlight = null;
-    if (!w.active) return;
-    const wait = Math.max(0, w.ups.pollMs - (this.clock.monotonic() - started));
-    w.timer = setTimeout(() => void this.tick(w), wait);
+    try {
+      await w.inFlight;
+    } finally {
+      w.inFlight = null;
+    }
   }
 
   private async poll(w: Watch): Promise<void> {
