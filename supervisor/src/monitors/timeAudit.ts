@@ -11,7 +11,9 @@
 import { SntpError, type SntpResult, sntpQuery } from '../../../hardware/ntp/index.js';
 import type { Signal, SignalStatus } from '../core/signal.js';
 import { levelFor } from '../core/timeHealth.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import type { Guard } from '../guard.js';
+import { type Clock, type Monitor, type SignalSink, systemClock, timersOf } from './monitor.js';
+import { PollingLoop } from './pollingMonitor.js';
 
 export interface AuditHost {
   /** Key-safe name: the signal is `time.audit.<name>`. */
@@ -32,13 +34,15 @@ export interface TimeAuditOptions {
   clock?: Clock;
   /** Called after each round for a host (for logs, reports, tests). */
   onResult?: (host: AuditHost, outcome: SntpResult | SntpError) => void;
+  /** Where a bug in a host's loop is reported (once; the loop goes on with backoff). */
+  guard?: Guard;
 }
 
 export class TimeAuditMonitor implements Monitor {
   readonly name = 'time.audit';
   private readonly clock: Clock;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** One loop per host: each has its own interval, and a host that hangs delays only itself. */
+  private loops = new Map<string, PollingLoop>();
   private running = false;
   private emit: SignalSink = () => {};
 
@@ -50,41 +54,42 @@ export class TimeAuditMonitor implements Monitor {
   async start(emit: SignalSink): Promise<void> {
     this.emit = emit;
     this.running = true;
-    await Promise.all(this.opts.hosts.map((h) => this.round(h)));
+    const timers = timersOf(this.clock);
+    // The next round of a host starts intervalS after its previous round ended.
+    this.loops = new Map(
+      this.opts.hosts.map((h) => [
+        h.name,
+        new PollingLoop(`time.audit ${h.name}`, () => this.round(h), {
+          pollMs: h.intervalS * 1000,
+          ...(timers ? { timers } : {}),
+          ...(this.opts.guard ? { guard: this.opts.guard } : {}),
+        }),
+      ]),
+    );
+    await Promise.all([...this.loops.values()].map((l) => l.start(emit)));
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    await Promise.all([...this.inFlight]);
+    const loops = [...this.loops.values()];
+    this.loops = new Map();
+    await Promise.all(loops.map((l) => l.stop()));
   }
 
   /** Audit one host now (by name); resolves when its signal has been emitted. */
   async auditNow(name: string): Promise<void> {
     const h = this.opts.hosts.find((x) => x.name === name);
     if (!h) throw new Error(`no audited host named "${name}"`);
-    await this.round(h);
+    const loop = this.loops.get(name);
+    if (loop) await loop.pollNow();
+    else await this.round(h);
   }
 
-  private round(h: AuditHost): Promise<void> {
-    const p = this.query(h)
-      .then((outcome) => {
-        if (!this.running) return;
-        this.emit(this.toSignal(h, outcome));
-        this.opts.onResult?.(h, outcome);
-      })
-      .finally(() => {
-        this.inFlight.delete(p);
-        if (!this.running) return;
-        const prev = this.timers.get(h.name);
-        if (prev) clearTimeout(prev);
-        const t = setTimeout(() => void this.round(h), h.intervalS * 1000);
-        t.unref();
-        this.timers.set(h.name, t);
-      });
-    this.inFlight.add(p);
-    return p;
+  private async round(h: AuditHost): Promise<void> {
+    const outcome = await this.query(h);
+    if (!this.running) return;
+    this.emit(this.toSignal(h, outcome));
+    this.opts.onResult?.(h, outcome);
   }
 
   private async query(h: AuditHost): Promise<SntpResult | SntpError> {

@@ -69,6 +69,7 @@ export function createTimeMonitors(cfg: TimeConfig, deps: TimeMonitorDeps = {}):
         attempts: cfg.audit.attempts,
         ...(cfg.audit.sourceAddress ? { sourceAddress: cfg.audit.sourceAddress } : {}),
         ...clock,
+        ...guard,
       }),
     );
   }
