@@ -56,6 +56,7 @@ export function createTimeMonitors(cfg: TimeConfig, deps: TimeMonitorDeps = {}):
       thresholdS: cfg.wallClockStepS,
       warnForS: cfg.wallClockStepWarnS,
       ...clock,
+      ...guard,
       ...(deps.onWallClockStep ? { onStep: deps.onWallClockStep } : {}),
     }),
   ];

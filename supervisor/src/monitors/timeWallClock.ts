@@ -8,7 +8,9 @@
  */
 import type { Signal } from '../core/signal.js';
 import { wallClockStepMs } from '../core/timeHealth.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import type { Guard } from '../guard.js';
+import { type Clock, type SignalSink, systemClock, timersOf } from './monitor.js';
+import { PollingMonitor } from './pollingMonitor.js';
 
 export interface WallClockStep {
   /** Wall-clock jump, ms (+ = forward). */
@@ -28,33 +30,34 @@ export interface WallClockMonitorOptions {
   warnForS?: number;
   clock?: Clock;
   onStep?: (step: WallClockStep) => void;
+  /** Where a bug in a check (or in onStep) is reported (once; checking goes on). */
+  guard?: Guard;
 }
 
-export class WallClockMonitor implements Monitor {
+export class WallClockMonitor extends PollingMonitor {
   readonly name = 'time.wallClock';
   private readonly clock: Clock;
   private readonly checkMs: number;
-  private timer: NodeJS.Timeout | null = null;
   private last: { wallMs: number; monoMs: number } | null = null;
   private lastStep: { step: WallClockStep; monoMs: number } | null = null;
   private emit: SignalSink = () => {};
 
   constructor(private readonly opts: WallClockMonitorOptions = {}) {
-    this.clock = opts.clock ?? systemClock;
+    const clock = opts.clock ?? systemClock;
+    const timers = timersOf(clock);
+    // A check every checkMs on the monotonic clock (the thing being compared against).
+    super({ pollMs: opts.checkMs ?? 1000, cadence: clock, ...(timers ? { timers } : {}), ...(opts.guard ? { guard: opts.guard } : {}) });
+    this.clock = clock;
     this.checkMs = opts.checkMs ?? 1000;
   }
 
-  async start(emit: SignalSink): Promise<void> {
+  protected override onStart(emit: SignalSink): void {
     this.emit = emit;
     this.last = null;
-    this.check();
-    this.timer = setInterval(() => this.check(), this.checkMs);
-    this.timer.unref();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  protected poll(): void {
+    this.check();
   }
 
   /** Compare the clocks now (also called by tests with a fake clock). */
