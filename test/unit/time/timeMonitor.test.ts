@@ -17,6 +17,7 @@ import {
 } from '../../../hardware/chrony/index.js';
 import type { Signal } from '../../../supervisor/src/core/signal.js';
 import { TIME_SIGNAL_KEYS, TimeMonitor } from '../../../supervisor/src/monitors/timeMonitor.js';
+import { SimClock } from '../../helpers/simClock.js';
 import { waitFor } from '../../helpers/util.js';
 
 const TH = { warnS: 0.5, failS: 1.0, clearHoldS: 4, maxSourceLossS: 30 };
@@ -224,4 +225,42 @@ t.test('a slow source never gets two polls at once; nothing is emitted after sto
   await new Promise((r) => setTimeout(r, 150)); // several poll periods: proving a negative needs a wait
   t.equal(got.length, n, 'no signals after stop');
   t.equal(src.calls, calls, 'no polls after stop');
+});
+
+t.test('on simulated time: a poll every pollMs to the millisecond; chronyd down keeps the pace as unknown; nothing after stop', async (t) => {
+  const clock = new SimClock(Date.now());
+  const src = new ScriptedSource();
+  const got: Signal[] = [];
+  const m = new TimeMonitor({ source: src, thresholds: TH, pollMs: 1000, clock });
+  await m.start((s) => got.push(s));
+  t.teardown(() => m.stop());
+  const offsets = () => got.filter((s) => s.key === 'time.offset');
+  await clock.advance(59_999);
+  t.equal(offsets().length, 60, 'at 0 s and every second, not a millisecond early');
+  await clock.advance(1);
+  t.equal(offsets().length, 61);
+  t.same(
+    offsets()
+      .slice(0, 3)
+      .map((s) => s.observedAt - offsets()[0]!.observedAt),
+    [0, 1000, 2000],
+    'observed at the simulated instants',
+  );
+
+  src.fail = new ChronydNotRunningError('chronyd is not running');
+  const before = offsets().length;
+  await clock.advance(3000);
+  const down = offsets().slice(before);
+  t.equal(down.length, 3, 'chronyd down: still one poll per second');
+  t.ok(
+    down.every((s) => s.status === 'unknown' && /chronyd is not running/.test(s.detail ?? '')),
+    'unknown with the cause',
+  );
+
+  await m.stop();
+  t.equal(clock.pendingTimers, 0, 'no timer left behind');
+  const n = got.length;
+  await clock.advance(60_000);
+  t.equal(got.length, n, 'nothing after stop');
+  t.equal(src.maxConcurrent, 1);
 });
