@@ -10,6 +10,12 @@
  *    first success after that is logged once ("back"). The signals it stops sending go
  *    stale and become `unknown` by their ttl: silence is never read as fine.
  *  - `stop()` waits for a poll in flight and schedules nothing after it.
+ *  - Every wait goes through the injected `Timers` (monitor.ts; real, unref'd timers by
+ *    default), so unit tests run the loop on simulated time (test/helpers/simClock.ts).
+ *  - `cadence`: pollMs counts from the start of the previous poll (a fixed rate; a slow
+ *    poll delays the next, never stacks); otherwise from its end.
+ *  - `pollNow()` polls at once, after any poll in flight; the schedule counts from it.
+ * Monitors with several cadences or targets run one `PollingLoop` each.
  */
 import type { Guard } from '../guard.js';
 import type { Logger } from '../log.js';
