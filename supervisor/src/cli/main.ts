@@ -83,7 +83,9 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
   } catch {
     throw new CliError(`cannot read ${tokenFile} — run the CLI as the user that runs Vaktpost (root)`, EXIT.noPerm);
   }
-  const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen;
+  // A wildcard listen is reached on loopback; an IPv6 address goes in brackets in the URL.
+  const listen = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
+  const host = listen.includes(':') ? `[${listen}]` : listen;
   let res: Response;
   try {
     res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
