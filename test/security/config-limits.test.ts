@@ -70,7 +70,7 @@ t.test('check-config refuses hostile files fast, in one file:line: line', async 
     }
     writeFileSync(big, chunks.join(''));
     const r = await checkConfig(big);
-    t.equal(r.code, 1, 'refused');
+    t.equal(r.code, 65, 'refused (EX_DATAERR)');
     t.equal(lines(r.err).length, 1, `one line: ${r.err.slice(0, 300)}`);
     t.match(r.err, /^big\.yaml:0: file is larger than 1024 KiB/, 'says what and how big');
     t.ok(r.ms - baseline.ms < 2000, `refused within 2 s of start-up (${Math.round(r.ms - baseline.ms)} ms over a valid file's ${Math.round(baseline.ms)} ms)`);
@@ -86,7 +86,7 @@ t.test('check-config refuses hostile files fast, in one file:line: line', async 
         .join(',')}]\n`;
     writeFileSync(bomb, text);
     const r = await checkConfig(bomb);
-    t.equal(r.code, 1, 'refused');
+    t.equal(r.code, 65, 'refused (EX_DATAERR)');
     t.equal(lines(r.err).length, 1, `one line, no stack trace: ${r.err.slice(0, 300)}`);
     t.match(r.err, /^bomb\.yaml:5: YAML aliases \(\*name\) expand to too many nodes/, 'file:line: of the first alias, and why');
     t.notMatch(r.err, /ReferenceError|at .*\.js:\d+/, 'not an exception');
@@ -99,7 +99,7 @@ t.test('check-config refuses hostile files fast, in one file:line: line', async 
     for (let i = 0; i < 40_000; i++) text += `k${i}: ${i}\n`;
     writeFileSync(many, text);
     const r = await checkConfig(many);
-    t.equal(r.code, 1);
+    t.equal(r.code, 65);
     const l = lines(r.err);
     t.equal(l.length, 101, 'the first 100 problems and one line counting the rest');
     t.equal(l[0], 'many.yaml:3: k0: unknown key "k0" (ukjent nøkkel) — check the spelling against ops/vaktpost.example.yaml');

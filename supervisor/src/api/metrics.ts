@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { LiveMessage, Supervisor } from '../supervisor.js';
+import { VERSION } from '../version.js';
 import type { LiveDropReason } from './live.js';
 
 const STATUS_VALUE = { ok: 0, warn: 1, unknown: 2, fail: 3 } as const;
@@ -59,6 +60,13 @@ export function createMetrics(sup: Supervisor, liveClients: () => number = () =>
   });
   const decisions = new Counter({ name: 'vaktpost_decisions_total', help: 'Policy decisions recorded', registers: [registry] });
   const routeChanges = new Counter({ name: 'vaktpost_route_changes_total', help: 'Route changes', labelNames: ['to'], registers: [registry] });
+  // The usual *_build_info shape: always 1, the version in a label.
+  new Gauge({
+    name: 'vaktpost_build_info',
+    help: 'Always 1; the version label says which Vaktpost build runs',
+    labelNames: ['version'],
+    registers: [registry],
+  }).set({ version: VERSION }, 1);
   collectDefaultMetrics({ register: registry, prefix: 'vaktpost_process_' });
   sup.on('live', (m: LiveMessage) => {
     if (m.type === 'decision') {

@@ -41,6 +41,7 @@ import { httpsServerFactory, type TlsMaterial } from './tls.js';
 import { registerUi } from './ui.js';
 import { registerSecurityHeaders } from './securityHeaders.js';
 import { FLOWS_ADMIN_ROOT } from '../flows/service.js';
+import { VERSION } from '../version.js';
 
 export const SESSION_COOKIE = 'vaktpost_session';
 const PUBLIC = new Set(['/healthz', '/', '/login', '/favicon.ico']);
@@ -202,7 +203,15 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
     d.throttle.succeeded(attempt);
     d.accounts.rememberLoginAddress(user, req.ip);
     const token = d.accounts.createSession(user, d.sessionHours);
-    reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https', maxAge: d.sessionHours * 3600 });
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      secure: req.protocol === 'https',
+      // Whole seconds: a fraction (sessionHours 1.1 → 3960.0000000000005) makes the cookie
+      // serialiser throw, and every login answered 500.
+      maxAge: Math.round(d.sessionHours * 3600),
+    });
     d.supervisor.event({
       kind: 'auth.login',
       severity: 'info',
@@ -223,6 +232,7 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/api/me', async (req) => ({ user: req.user }));
   app.get('/api/status', async () => d.supervisor.snapshot());
+  app.get('/api/version', async () => ({ version: VERSION }));
 
   app.get('/api/events', async (req, reply) => {
     const q = pageQuery.safeParse(req.query);

@@ -2,7 +2,7 @@
 /**
  * vaktpost <command>
  *   run [-c FILE]                 start the supervisor
- *   check-config FILE             validate a config; exit 1 on errors
+ *   check-config FILE             validate a config as `run` would; exit 65 on errors
  *   status [-c FILE] [--json]     where calls go now and why
  *   events [-c FILE] [--limit N] [--json]
  *   route override --to local|backup --minutes N --reason TEXT [-c FILE]
@@ -15,6 +15,8 @@
  *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
  *   user passwd NAME [-c FILE]
+ *   --help, <command> --help, --version
+ * Exit codes: exitCodes.ts (sysexits; README "CLI").
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,30 +30,46 @@ import { createLogger } from '../log.js';
 import { OWNER_ONLY_UMASK } from '../store/dataDir.js';
 import { openDb } from '../store/db.js';
 import { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
+import { CliError, COMMAND_RESULTS, EXIT, exitForErrno, exitForHttpStatus } from './exitCodes.js';
+import { COMMAND_HELP, generalHelp } from './help.js';
+import { readPassword } from './password.js';
 import { oneLine, textForTerminal } from './terminalText.js';
 
 const DEFAULT_CONFIG = process.env.VAKTPOST_CONFIG ?? '/etc/vaktpost/vaktpost.yaml';
 
-class UsageError extends Error {}
+class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
 /** The supervisor's API could not be reached at all (not running, no token, no answer) — as opposed to a refusal. */
-class UnreachableError extends Error {}
+class UnreachableError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.unavailable);
+  }
+}
 
 /** Everything printed goes through textForTerminal: stored text must not drive the terminal. */
 function say(s: string): void {
   process.stdout.write(textForTerminal(s));
 }
 
-function fail(msg: string, code = 1): never {
+function fail(msg: string, code: number = EXIT.software): never {
   process.stderr.write(textForTerminal(`vaktpost: ${msg}\n`));
   process.exit(code);
 }
 
-/** Warnings are for `check-config` and the start of `run`; other commands stay quiet about them. */
-function loadConfig(file: string, opts: { warnings?: boolean } = {}): VaktpostConfig {
+/**
+ * Warnings are for `check-config` and the start of `run`; other commands stay quiet about
+ * them. `startup`: also what `run` checks at start-up (env references, templates) — only
+ * for `run` itself: an admin's shell need not hold the service's secrets to read events.
+ */
+function loadConfig(file: string, opts: { warnings?: boolean; startup?: boolean } = {}): VaktpostConfig {
   try {
-    return loadConfigFile(file, opts.warnings ? { onWarning: warnToStderr } : {});
+    return loadConfigFile(file, { ...(opts.warnings ? { onWarning: warnToStderr } : {}), ...(opts.startup ? { startupEnv: process.env } : {}) });
   } catch (err) {
-    if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, 2);
+    if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, EXIT.dataErr);
     throw err;
   }
 }
@@ -63,9 +81,11 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
   try {
     token = readFileSync(tokenFile, 'utf8').trim();
   } catch {
-    throw new Error(`cannot read ${tokenFile} — run the CLI as the user that runs Vaktpost (root)`);
+    throw new CliError(`cannot read ${tokenFile} — run the CLI as the user that runs Vaktpost (root)`, EXIT.noPerm);
   }
-  const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen;
+  // A wildcard listen is reached on loopback; an IPv6 address goes in brackets in the URL.
+  const listen = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
+  const host = listen.includes(':') ? `[${listen}]` : listen;
   let res: Response;
   try {
     res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
@@ -77,28 +97,52 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
   } catch (err) {
     throw new UnreachableError(`the supervisor at ${host}:${cfg.api.port} did not answer (${(err as Error).message})`);
   }
-  const json = (await res.json()) as { error?: string; issues?: Array<{ path: string; message: string }> };
+  const json = (await res.json().catch(() => ({}))) as { error?: string; issues?: Array<{ path: string; message: string }> };
   const issues = json.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${json.error ?? ''}${issues ? ` — ${issues}` : ''}`);
+  if (!res.ok) throw new CliError(`${method} ${p}: ${res.status} ${json.error ?? ''}${issues ? ` — ${issues}` : ''}`, exitForHttpStatus(res.status));
   return json;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
+/** Where calls stand, as a monitoring verdict (README "CLI": `vaktpost status` exit codes). */
+function statusVerdict(s: { route: string; mode: string; health: Record<string, { status: string }> }): number {
+  if (s.route === 'backup' || s.mode === 'failover' || s.health.centres?.status === 'fail') return COMMAND_RESULTS.status.critical;
+  return s.mode === 'normal' ? COMMAND_RESULTS.status.normal : COMMAND_RESULTS.status.degraded;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
-  if (cmd === 'audiolog') {
-    // Its own options (--reason, --out, …): handled before the shared parser.
-    const { runAudiologCli } = await import('../audiolog/cli.js');
-    process.exit(await runAudiologCli(rest, DEFAULT_CONFIG, { out: say, err: (s) => process.stderr.write(textForTerminal(s)) }));
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') return void say(`vaktpost ${VERSION}\n`);
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const topic = rest[0];
+    if (topic && COMMAND_HELP[topic]) return void say(`${COMMAND_HELP[topic]}\n`);
+    return void say(generalHelp(VERSION));
   }
-  const { values, positionals } = parseArgs({
+  if (cmd === undefined) {
+    process.stderr.write(generalHelp(VERSION));
+    process.exit(EXIT.usage);
+  }
+  if (COMMAND_HELP[cmd] && (rest.includes('--help') || rest.includes('-h'))) return void say(`${COMMAND_HELP[cmd]}\n`);
+  if (cmd === 'audiolog') {
+    // Its own options (--reason, --out, …): handled before the shared parser. Its 2 is a usage error.
+    const { runAudiologCli } = await import('../audiolog/cli.js');
+    const code = await runAudiologCli(rest, DEFAULT_CONFIG, { out: say, err: (s) => process.stderr.write(textForTerminal(s)) });
+    process.exit(code === 2 ? EXIT.usage : code);
+  }
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(rest);
+  } catch (err) {
+    // node:util parseArgs: an unknown option or a missing value.
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  await command(cmd, values, positionals);
+}
+
+function parseOptions(rest: string[]) {
+  return parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
@@ -121,12 +165,16 @@ async function main(argv: string[]): Promise<void> {
       as: { type: 'string' },
     },
   });
+}
 
+type Options = ReturnType<typeof parseOptions>['values'];
+
+async function command(cmd: string, values: Options, positionals: string[]): Promise<void> {
   switch (cmd) {
     case 'run': {
       // Every file and directory the supervisor creates is owner-only (store, tokens, keys, archive).
       process.umask(OWNER_ONLY_UMASK);
-      const cfg = loadConfig(values.config, { warnings: true });
+      const cfg = loadConfig(values.config, { warnings: true, startup: true });
       const log = createLogger();
       let started: Awaited<ReturnType<typeof startApp>> | null = null;
       installProcessGuards(log, () =>
@@ -168,12 +216,13 @@ async function main(argv: string[]): Promise<void> {
       const file = positionals[0] ?? values.config;
       let warnings: ConfigWarning[];
       try {
-        warnings = loadConfigFileWithWarnings(file).warnings;
+        // The same checks as `run`'s start-up, against this process's environment.
+        warnings = loadConfigFileWithWarnings(file, { startupEnv: process.env }).warnings;
       } catch (err) {
         if (err instanceof ConfigError) {
           // The messages quote the file's text, which may hold control characters.
           process.stderr.write(textForTerminal(`${err.message}\n`));
-          process.exit(1);
+          process.exit(EXIT.dataErr);
         }
         throw err;
       }
@@ -199,12 +248,16 @@ async function main(argv: string[]): Promise<void> {
         const store = new Store(openDb(path.join(cfg.box.dataDir, 'vaktpost.db')));
         const last = store.lastDecision();
         store.close();
+        // Not running, not answering or refusing the token: for a monitor the state is unknown.
         process.stderr.write(textForTerminal(`vaktpost: supervisor not reachable (${(err as Error).message}); showing the last stored decision\n`));
-        if (!last) fail('no decision stored yet');
+        // Unknown either way: what is stored may no longer be true.
+        process.exitCode = COMMAND_RESULTS.status.unknown;
+        if (!last) fail('no decision stored yet', COMMAND_RESULTS.status.unknown);
         if (values.json) return void say(`${JSON.stringify({ stale: true, ...last })}\n`);
         say(`route: ${last.route} (stored ${fmtTime(last.at)}, supervisor NOT running)\nmode: ${last.mode}\n`);
         return;
       }
+      process.exitCode = statusVerdict(s);
       if (values.json) return void say(`${JSON.stringify(s)}\n`);
       say(`route: ${s.route}   (since ${fmtTime(s.routeSince)})\nmode: ${s.mode}\n`);
       for (const r of s.reasons) say(`  - ${oneLine(r.en)}\n`);
@@ -256,7 +309,7 @@ async function main(argv: string[]): Promise<void> {
       if (values.json) return void say(`${JSON.stringify(r)}\n`);
       say(`drill: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}\n`);
       for (const s of r.steps) say(`  ${s.ok ? 'ok  ' : 'FAIL'} ${oneLine(s.step)}: ${oneLine(s.detail)}\n`);
-      if (r.outcome === 'failed') process.exit(3);
+      if (r.outcome === 'failed') process.exit(COMMAND_RESULTS.drillFailed);
       return;
     }
     case 'report':
@@ -277,14 +330,23 @@ async function main(argv: string[]): Promise<void> {
       const cfg = loadConfig(values.config);
       const { flowsCommand } = await import('../flows/cli.js');
       const o = { template: values.template, file: values.file, version: values.version, reason: values.reason, limit: values.limit, json: values.json };
-      say(`${await flowsCommand(positionals[0], positionals.slice(1), o, (m, p, b, t) => api(cfg, m, p, b, t))}\n`);
+      let text: string;
+      try {
+        text = await flowsCommand(positionals[0], positionals.slice(1), o, (m, p, b, t) => api(cfg, m, p, b, t));
+      } catch (err) {
+        // The API's answers arrive as CliError; anything else flows/cli.ts throws is about
+        // the command line (usage, --version, an unreadable --file).
+        if (err instanceof CliError || !(err instanceof Error)) throw err;
+        throw new UsageError(err.message);
+      }
+      say(`${text}\n`);
       return;
     }
     case 'kamailio-render': {
       // Writes kamailio.cfg and dispatcher.list from the `calls` section (the one source of
       // truth); run before starting Kamailio (ops/kamailio/systemd).
       const cfg = loadConfig(values.config);
-      if (!cfg.calls) fail('the config has no `calls` section : nothing to render — see ops/kamailio/calls.example.yaml');
+      if (!cfg.calls) fail('the config has no `calls` section : nothing to render — see ops/kamailio/calls.example.yaml', EXIT.dataErr);
       const { writeKamailioFiles } = await import('../reconcilers/kamailio/files.js');
       const w = await writeKamailioFiles(cfg.calls);
       for (const f of [w.cfg, w.dispatcherList]) process.stdout.write(`${f.path}: ${f.changed ? 'written' : 'unchanged'}\n`);
@@ -297,7 +359,7 @@ async function main(argv: string[]): Promise<void> {
       if (!name || (sub !== 'add' && sub !== 'passwd')) throw new UsageError('user add|passwd NAME');
       const role = values.role as Role;
       if (sub === 'add' && !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-      const password = process.env.VAKTPOST_PASSWORD ?? (await readStdin());
+      const password = process.env.VAKTPOST_PASSWORD ?? (await readPassword());
       // Through the running supervisor when there is one: the change is audited and
       // (passwd) every session of the user ends and their open WebSockets close at
       // once. Only when it is not running is the store written directly.
@@ -329,6 +391,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError) fail(`${err.message}\nusage: vaktpost run|status|check-config|events|route|user (see README)`, 64);
-  fail(err instanceof Error ? err.message : String(err));
+  if (err instanceof UsageError) fail(`${err.message}\nusage: vaktpost <command> [options] — see vaktpost --help`, EXIT.usage);
+  if (err instanceof CliError) fail(err.message, err.code);
+  if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, EXIT.dataErr);
+  const errno = exitForErrno((err as NodeJS.ErrnoException | null)?.code);
+  if (errno !== undefined) fail((err as Error).message, errno);
+  fail(err instanceof Error ? err.message : String(err), EXIT.software);
 });

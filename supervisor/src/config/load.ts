@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import type { Subsystem } from '../core/signal.js';
 import { flowsAdvice } from './flows.js';
 import { configSchema, type VaktpostConfig } from './schema.js';
+import { startupProblems } from './startupChecks.js';
 import { wanAdvice } from './wan.js';
 
 export interface ConfigProblem {
@@ -126,9 +127,9 @@ export function configWarnings(cfg: VaktpostConfig): Array<{ path: string; messa
 }
 
 /** Reads and validates a config file; also returns its warnings (`check-config` prints them). */
-export function loadConfigFileWithWarnings(file: string): { config: VaktpostConfig; warnings: ConfigWarning[] } {
+export function loadConfigFileWithWarnings(file: string, opts: StartupOption = {}): { config: VaktpostConfig; warnings: ConfigWarning[] } {
   const text = readBounded(file);
-  const r = parseConfigText(text, file);
+  const r = parseConfigText(text, file, opts);
   if (!r.ok) throw new ConfigError(r.problems);
   return { config: r.config, warnings: r.warnings };
 }
@@ -169,7 +170,16 @@ function readBounded(file: string): string {
   }
 }
 
-export interface LoadOptions {
+export interface StartupOption {
+  /**
+   * Also run what `run` checks at start-up (startupChecks.ts) against this environment:
+   * `run` and `check-config` pass process.env, so check-config refuses what run would.
+   * The other commands leave it out — an admin's shell lacks the service's secrets.
+   */
+  startupEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadOptions extends StartupOption {
   /**
    * Where warnings go. Default: nowhere — only `vaktpost check-config` (exit code still 0)
    * and the start of `vaktpost run` (stderr → the journal, and a warn event) show them, so
@@ -189,12 +199,12 @@ export const warnToStderr = (w: ConfigWarning) => {
 
 /** Reads and validates a config file; its warnings go to `opts.onWarning` (default: stderr). */
 export function loadConfigFile(file: string, opts: LoadOptions = {}): VaktpostConfig {
-  const r = loadConfigFileWithWarnings(file);
+  const r = loadConfigFileWithWarnings(file, opts.startupEnv ? { startupEnv: opts.startupEnv } : {});
   for (const w of r.warnings) opts.onWarning?.(w);
   return r.config;
 }
 
-export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResult {
+export function parseConfigText(text: string, file = 'vaktpost.yaml', opts: StartupOption = {}): LoadResult {
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
     return {
       ok: false,
@@ -235,6 +245,11 @@ export function parseConfigText(text: string, file = 'vaktpost.yaml'): LoadResul
   const lines = new KeyLines(lc);
   if (parsed.success) {
     const root = doc.contents as Node | null;
+    if (opts.startupEnv) {
+      // The message names its config path itself: no `path: ` prefix.
+      const refused = startupProblems(parsed.data, opts.startupEnv).map((p) => ({ file, line: lines.ofPath(root, p.path), path: '', message: p.message }));
+      if (refused.length > 0) return { ok: false, problems: capped(refused) };
+    }
     const warnings: ConfigWarning[] = [
       ...[...(parsed.data.wan ? wanAdvice(parsed.data.wan) : []), ...flowsAdvice(parsed.data.flows)].map((a) => ({
         file,

@@ -3,6 +3,7 @@
  * TypeScript types. Every object is strict: an unknown key is an error (a typo in
  * an emergency-routing config must not be silently ignored).
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SUBSYSTEMS } from '../core/signal.js';
 import { audiologSchema } from './audiolog.js';
@@ -28,7 +29,17 @@ export const boxSchema = z.strictObject({
 });
 
 export const apiSchema = z.strictObject({
-  listen: z.string().min(1).default('127.0.0.1'),
+  /**
+   * An IP address of this box (or `localhost`); `0.0.0.0` / `::` = every address. Checked
+   * here: a name or a typo like 999.1.1.1 would otherwise only fail when `run` binds.
+   */
+  listen: z
+    .string()
+    .min(1)
+    .refine((s) => isIP(s) !== 0 || s === 'localhost', {
+      message: 'expected an IP address of this box (e.g. 127.0.0.1, 0.0.0.0 for every address, or ::1) — not a host name',
+    })
+    .default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).default(8080),
   /** Session lifetime for the web UI / API tokens. */
   sessionHours: z.number().positive().default(12),

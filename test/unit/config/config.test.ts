@@ -56,12 +56,14 @@ t.test('vaktpost check-config exits non-zero with the one-line error, 0 when fin
   writeFileSync(bad, 'policy:\n  holdDownS: -5\n');
   const cli = ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'check-config'];
   const r = spawnSync(process.execPath, [...cli, bad], { encoding: 'utf8' });
-  t.equal(r.status, 1);
+  t.equal(r.status, 65, 'EX_DATAERR');
   t.match(r.stderr, /^bad\.yaml:2: policy\.holdDownS: expected ≥ 0, found -5$/m);
   t.notMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
-  const ok = spawnSync(process.execPath, [...cli, 'ops/vaktpost.example.yaml'], { encoding: 'utf8' });
+  // The example's webhook takes its token from the environment, as the service would have it.
+  const env = { ...process.env, VAKTPOST_UPSTREAM_TOKEN: 'example-token' };
+  const ok = spawnSync(process.execPath, [...cli, 'ops/vaktpost.example.yaml'], { encoding: 'utf8', env });
   t.equal(ok.status, 0, ok.stderr);
   const missing = spawnSync(process.execPath, [...cli, path.join(dir, 'nope.yaml')], { encoding: 'utf8' });
-  t.equal(missing.status, 1);
+  t.equal(missing.status, 65, 'EX_DATAERR');
   t.match(missing.stderr, /cannot read config: file not found/);
 });

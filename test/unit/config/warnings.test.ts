@@ -86,7 +86,9 @@ t.test('the simulated box simulates every source but the flows', async (t) => {
 
 t.test('vaktpost check-config: the warning on stderr, exit 0, OK on stdout', async (t) => {
   const cli = ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'check-config'];
-  const r = spawnSync(process.execPath, [...cli, 'ops/vaktpost.example.yaml'], { encoding: 'utf8' });
+  // The example's webhook takes its token from the environment, as the service would have it.
+  const env = { ...process.env, VAKTPOST_UPSTREAM_TOKEN: 'example-token' };
+  const r = spawnSync(process.execPath, [...cli, 'ops/vaktpost.example.yaml'], { encoding: 'utf8', env });
   t.equal(r.status, 0, 'exit 0: a warning is not an error');
   t.match(r.stdout, /vaktpost\.example\.yaml: OK \(2 warnings\)/);
   t.match(r.stderr, /^vaktpost\.example\.yaml:19: policy\.failoverOn\.2: warning \(advarsel\): failover trigger "centres" can never fire: .* Fix: /m);
