@@ -1,6 +1,7 @@
 /**
- * A link flapping every 3 s for 2 minutes (carrier down 1 s, up 2 s, on the ISP side
- * of the netns test-bed). Before flap damping: 40 state transitions and 160 warning
+ * A link flapping every 3 s for 1 minute in `make test`, 2 minutes in `make chaos`
+ * (VAKTPOST_CHAOS=long) (carrier down 1 s, up 2 s, on the ISP side of the netns
+ * test-bed). Before flap damping, 2 minutes gave 40 state transitions and 160 warning
  * events. Now the link is reported as one `flapping` state after its second quick
  * outage, and normally again once its penalty decays (core/linkState.ts).
  * The bound is on the number of state changes; timings are printed, not asserted.
@@ -9,7 +10,9 @@ import t from 'tap';
 import type { TimedSignal } from '../../helpers/netns/monitorProcess.js';
 import { Testbed } from '../../helpers/netns/testbed.js';
 
-const FLAP_MS = 120_000;
+const LONG = process.env.VAKTPOST_CHAOS === 'long';
+const FLAP_MS = LONG ? 120_000 : 60_000;
+const FLAP_TEXT = LONG ? '2 minutes' : '1 minute';
 const DOWN_MS = 1000;
 const UP_MS = 2000;
 
@@ -22,7 +25,7 @@ function changes(list: TimedSignal[], pick: (s: TimedSignal) => string): string[
   return out;
 }
 
-t.test('a link flapping every 3 s for 2 minutes: a bounded number of state changes, then trusted again', async (t) => {
+t.test(`a link flapping every 3 s for ${FLAP_TEXT}: a bounded number of state changes, then trusted again`, async (t) => {
   const bed = await Testbed.create({ sip: false });
   t.teardown(() => bed.teardown());
   const mon = await bed.startMonitor(bed.wanConfig());
@@ -57,7 +60,7 @@ t.test('a link flapping every 3 s for 2 minutes: a bounded number of state chang
   t.comment(`wan.wan1.state: ${state.join(' → ')} (${state.length - 1} changes)`);
   t.comment(`wan.wan1.link status: ${link.join(' → ')}; loss status: ${loss.join(' → ')}; site: ${site.join(' → ')}`);
 
-  t.ok(edges >= 30, 'the link really flapped');
+  t.ok(edges >= Math.floor((FLAP_MS / (DOWN_MS + UP_MS)) * 0.75), `the link really flapped (${edges} drops)`);
   t.ok(state.includes('flapping'), 'reported as flapping');
   t.ok(state.length - 1 <= 4, `≤ 4 state changes over the flap period (${state.length - 1})`);
   t.ok(stateStatus.length - 1 <= 4, `≤ 4 state status changes (${stateStatus.length - 1})`);
