@@ -16,16 +16,25 @@ export interface LocalUserResult {
   stderr: string;
 }
 
+/**
+ * The attacker's commands run in a bare environment, as a login shell would give
+ * them — through `env -i`, because the test runner's child-process hook puts its
+ * NODE_OPTIONS back into any env we pass. Those preload modules from the repo's
+ * node_modules, which `nobody` cannot read when the clone sits under a private
+ * folder (CI's), and every node the attacker starts would die before doing anything.
+ */
+const BARE_ENV = ['env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'];
+
 /** Run `cmd args…` as `nobody` (optionally inside a network namespace), from `/`. */
 export function asLocalUser(cmd: string, args: readonly string[], o: { netns?: string; timeoutMs?: number } = {}): Promise<LocalUserResult> {
-  const argv = ['runuser', '-u', ATTACKER, '--', cmd, ...args];
+  const argv = ['runuser', '-u', ATTACKER, '--', ...BARE_ENV, cmd, ...args];
   const full = o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv;
   return runRaw(full, o.timeoutMs);
 }
 
 /** The same as root (the supervisor's side), for comparison. */
 export function asRoot(cmd: string, args: readonly string[], o: { netns?: string; timeoutMs?: number } = {}): Promise<LocalUserResult> {
-  const full = o.netns ? ['ip', 'netns', 'exec', o.netns, cmd, ...args] : [cmd, ...args];
+  const full = o.netns ? ['ip', 'netns', 'exec', o.netns, ...BARE_ENV, cmd, ...args] : [...BARE_ENV, cmd, ...args];
   return runRaw(full, o.timeoutMs);
 }
 
@@ -83,7 +92,16 @@ export interface LocalUserProcess {
  * the teardown does: runuser forks, so killing runuser alone would orphan it.
  */
 export function startLocalUserNode(t: TeardownHost, script: string, o: { netns?: string } = {}): LocalUserProcess {
-  const argv = ['runuser', '-u', ATTACKER, '--', process.execPath, '-e', `process.stdin.on('end', () => process.exit(0)); process.stdin.resume();\n${script}`];
+  const argv = [
+    'runuser',
+    '-u',
+    ATTACKER,
+    '--',
+    ...BARE_ENV,
+    process.execPath,
+    '-e',
+    `process.stdin.on('end', () => process.exit(0)); process.stdin.resume();\n${script}`,
+  ];
   const [cmd, ...args] = (o.netns ? ['ip', 'netns', 'exec', o.netns, ...argv] : argv) as [string, ...string[]];
   const proc = spawn(cmd, args, { cwd: '/', stdio: ['pipe', 'pipe', 'inherit'], detached: true });
   t.teardown(async () => {
