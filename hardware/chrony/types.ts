@@ -1,6 +1,6 @@
 /**
  * Typed views of what chronyd reports through `chronyc -c` (CSV mode).
- * Field layouts: shared FACTS "Time via chrony" (chrony 4.3).
+ * Field layouts: `chronyc -c` output of chrony 4.3, as read here.
  */
 
 export const LEAP_STATUSES = ['Normal', 'Insert second', 'Delete second', 'Not synchronised'] as const;

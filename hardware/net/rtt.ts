@@ -4,7 +4,7 @@
  *   timeout = clamp(srtt + max(margin, 4·rttvar), floor, cap).
  *
  * Why not a fixed timeout: a fixed 200 ms timeout declared a healthy 300 ms-RTT link
- * dead (FACTS.md). Why a floor: at 10 probes/s rttvar decays to ~0 on a quiet link,
+ * dead (measured in the netns test-bed). Why a floor: at 10 probes/s rttvar decays to ~0 on a quiet link,
  * and a single jitter spike would then count as a loss; for the same reason the timeout
  * keeps at least `margin` above srtt on a slow link (Linux TCP does the same with its
  * 200 ms minimum RTO term: a steady 300 ms link otherwise gets a 307 ms timeout and

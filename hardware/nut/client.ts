@@ -1,7 +1,7 @@
 /**
  * A small NUT (upsd) network client, written because the npm `node-nut`
  * mis-routes overlapping replies and never recovers from upsd's 60 s idle
- * drop (see shared FACTS.md).
+ * drop (measured with NUT 2.8).
  *
  * - One request on the wire at a time; later requests wait in a FIFO queue,
  *   so every reply belongs to the request in flight.

@@ -4,7 +4,7 @@
  * the free space of the filesystem holding a path (statfs(2): the exact
  * filesystem of that path, no `df` parsing or mount-table matching).
  *
- * Measured here (FACTS.md style): `si.mem()` ~0.6 ms; `si.cpuTemperature()`
+ * Measured here: `si.mem()` ~0.6 ms; `si.cpuTemperature()`
  * 68–97 ms with up to ~43 ms of event-loop blocking on a machine without sensors
  * (it tries several sources, some synchronously) — so the monitor reads the
  * temperature seldom, and not at all once it has found there is no sensor.

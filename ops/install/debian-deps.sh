@@ -2,7 +2,7 @@
 # Installs the Debian packages Vaktpost's tests and `make run` need.
 # Idempotent: does nothing when every package is already present.
 # Package services are NOT started: the tests run their own daemons on loopback
-# with their own configs (see shared FACTS), and a stock kamailio/upsd/chronyd
+# with their own configs (test/helpers/*.ts), and a stock kamailio/upsd/chronyd
 # would only hold the ports the tests need.
 set -euo pipefail
 PKGS=(faketime kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all

@@ -3,7 +3,6 @@
  * (`-x`), syncs only from a test NTP server on 127.0.0.1, serves no NTP
  * (`port 0`) and answers chronyc only on its own Unix socket. Every path
  * (pid, drift, socket) lives in a scratch dir that `stop()` removes.
- * Recipe from FACTS "Time via chrony".
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';

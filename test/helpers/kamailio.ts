@@ -2,7 +2,7 @@
  * A real Kamailio for tests: the cfg and dispatcher list are rendered by
  * Vaktpost's own renderer into a scratch dir, Kamailio runs in the foreground
  * (`-DD -E`) on dynamic loopback ports with its ctl socket and pid file in that
- * dir (FACTS: there is no /run/kamailio without systemd), and is ready when its
+ * dir (there is no /run/kamailio without systemd), and is ready when its
  * JSON-RPC answers. `restart()` is a real stop + start (state resets to the list
  * file, like a crash or `systemctl restart`).
  */
@@ -21,7 +21,7 @@ import { freePort, scratchDir, waitFor } from './util.js';
 
 export const KAMAILIO = process.env.KAMAILIO ?? '/usr/sbin/kamailio';
 
-/** Our settings (FACTS): 2 s no-reply, keepalives every 2 s. */
+/** Our settings: 2 s no-reply, keepalives every 2 s. */
 export const OUR_TIMERS: KamailioRenderInput['timers'] = {
   noReplyMs: 2000,
   ringNoAnswerMs: 20_000,

@@ -2,7 +2,7 @@
  * A test NTP server (RFC 5905 server mode 4) whose clock can be shifted at run
  * time. A real chronyd or our SNTP client queries it on 127.0.0.1; the shift
  * shows up as their measured offset (Linux time namespaces cannot shift the
- * wall clock, so this is how offsets are tested — FACTS "Time via chrony").
+ * wall clock, so this is how offsets are tested).
  */
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';

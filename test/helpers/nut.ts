@@ -1,6 +1,6 @@
 /**
  * A real NUT stack for tests: `upsd` plus one `dummy-ups` driver per UPS,
- * in a scratch dir on a free 127.0.0.1 port (see shared FACTS.md "UPS over NUT").
+ * in a scratch dir on a free 127.0.0.1 port (dummy-ups driver, upsd and upsmon as real daemons).
  *
  * NUT drops root to user `nut`: the config dir is 755 (readable by nut), the
  * state dir (driver sockets) is owned by nut, upsd.users is root:nut 640.

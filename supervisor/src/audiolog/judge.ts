@@ -2,7 +2,7 @@
  * Is a recording complete? (pure) Compares the audio actually captured with how
  * long the call was connected — the only check that catches rtpengine's silent
  * failures (disk full truncates the pcap without a log line; a killed rtpengine
- * leaves its files half-written; FACTS "Recording with rtpengine").
+ * leaves its files half-written; measured, ops/rtpengine/README.md).
  */
 import type { ChannelStats } from './convert.js';
 

@@ -3,7 +3,7 @@
  * the daemon, `calls.recording.rtpengine` for the ng socket Kamailio and the
  * supervisor talk to). Pure: text out; ops/rtpengine/ runs rtpengine on it.
  *
- * FACTS ("Recording with rtpengine"): userspace only (no kernel module here:
+ * Measured on rtpengine 10.5 (ops/rtpengine/README.md): userspace only (no kernel module here:
  * `table = -1`), `recording-method = pcap` (the WAV-writing recording daemon
  * needs the kernel module), `delete-delay = 0` so the metadata file is renamed
  * into `metadata/` the moment the call is deleted (default: 30 s later).

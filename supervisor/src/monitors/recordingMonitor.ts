@@ -1,6 +1,6 @@
 /**
  * Is the audio log actually recording? rtpengine answers "ok" even when it
- * records nothing (FACTS: disk full truncates silently, deleted spool folders are
+ * records nothing (measured, ops/rtpengine/README.md: disk full truncates silently, deleted spool folders are
  * not recreated, a killed rtpengine leaves files half-written, a down rtpengine
  * lets Kamailio complete calls unrecorded). So besides asking rtpengine, this
  * monitor cross-checks: files growing for connected calls, in-progress files

@@ -1,7 +1,7 @@
 /**
  * Acceptance 4 (issue #7): the spool disk fills up during a call (a tiny tmpfs
  * as rtpengine's recording dir). rtpengine keeps answering "ok" and writes no
- * log line (FACTS); only comparing the captured audio with the call's length
+ * log line (measured, ops/rtpengine/README.md); only comparing the captured audio with the call's length
  * tells. The call must come out as "recording incomplete", and the spool disk
  * signal must say it is full.
  */

@@ -1,7 +1,7 @@
 /**
  * Acceptance (issue #4, show 1): the NTP server going silent is a time
  * failure once the configured time (maxSourceLossS) has run out, although chronyd's
- * tracking still says "Normal" — FACTS: it keeps Normal after every source vanished.
+ * tracking still says "Normal" — measured: it keeps Normal after every source vanished.
  */
 import t from 'tap';
 import { waitFor } from '../../helpers/util.js';

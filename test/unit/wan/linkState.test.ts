@@ -165,7 +165,7 @@ t.test('simulated false-down rate matches (1−q)·q^N per round', async (t) => 
   t.ok(Math.abs(downs - expected) / expected < 0.2, `simulated ${downs} vs expected ${expected.toFixed(0)}`);
 });
 
-t.test('false-down arithmetic reproduces the measured figures (FACTS.md)', async (t) => {
+t.test('false-down arithmetic reproduces the measured figures (ops/net/README.md)', async (t) => {
   const perDay100x6 = falseDownsPerDay(0.05, 6, 100);
   t.ok(Math.abs(1 / perDay100x6 - 78) < 1, `100 ms × 6 at 5 %: one per ${(1 / perDay100x6).toFixed(1)} days`);
   const perDay200x3 = falseDownsPerDay(0.05, 3, 200);

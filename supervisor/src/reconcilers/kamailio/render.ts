@@ -4,8 +4,8 @@
  * truth: the centres, the announcement and the timers live in vaktpost.yaml
  * (`calls:`), never hand-edited in /etc/kamailio.
  *
- * What the rendered config does with an inbound call (FACTS.md "Calls through
- * Kamailio", ops/kamailio/README.md):
+ * What the rendered config does with an inbound call (measured on Kamailio 5.6;
+ * ops/kamailio/README.md):
  *   trunk INVITE → dispatcher set 1, algorithm 8 (priority order: local centre
  *   first, backup second) → any negative answer, no-reply timeout or
  *   synchronous send failure moves the call to the next destination within the
