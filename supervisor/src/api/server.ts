@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { z } from 'zod';
 import { SIM_FAULTS, type SimBox, simPatchSchema } from '../../../hardware/sim/simBox.js';
 import type { Store } from '../store/store.js';
@@ -119,8 +119,9 @@ export async function buildApi(d: ApiDeps): Promise<FastifyInstance> {
   const log = baseLog.child({ area: 'api' });
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    // One line per request would flood the journal; failures are logged below.
-    disableRequestLogging: true,
+    // One line per request would flood the journal; failures are logged below. (Through the
+    // log controller: the top-level disableRequestLogging is deprecated and warned at every start.)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     ...(d.tls ? { serverFactory: httpsServerFactory(d.tls) } : {}),
   });
