@@ -105,6 +105,10 @@ let running: { red: NodeRed; bridge: Bridge } | null = null;
 const early: HostToChild[] = [];
 
 process.on('disconnect', () => process.exit(0));
+// A supervisor that died while this process was still loading closed the channel before the
+// listener above existed: its 'disconnect' is gone, so look once (an orphan was seen running
+// for a minute at full CPU after its supervisor was SIGKILLed during start).
+if (!process.connected) process.exit(0);
 process.on('message', (raw: unknown) => {
   const m = raw as HostToChild;
   if (m.t === 'init') {
