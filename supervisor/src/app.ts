@@ -304,6 +304,7 @@ async function buildAndStart(
           db: store.db,
           clock,
           log,
+          guard,
           event: (e) => ref.supervisor?.event(e),
           controlSecret: controlSecretOf(cfg.calls),
         })

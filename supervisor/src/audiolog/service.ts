@@ -16,6 +16,7 @@ import { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
 import type { ResolvedAudiologConfig } from '../config/audiolog.js';
 import type { CallsConfig } from '../config/calls.js';
 import type { Logger } from '../log.js';
+import type { Guard } from '../guard.js';
 import { controlKeys } from '../reconcilers/kamailio/controlSecret.js';
 import type { Clock, Monitor } from '../monitors/monitor.js';
 import { RecordingMonitor } from '../monitors/recordingMonitor.js';
@@ -41,6 +42,8 @@ export interface AudioLogDeps {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** The supervisor's guard: a fault in the recording monitor's poll is logged and alarmed once. */
+  guard?: Guard;
   /** Supervisor.event (alarms and the access log's visible side). */
   event: (e: AudiologEvent) => void;
   /** Crash-test hook for the ingest (tests only). */
@@ -123,6 +126,7 @@ export class AudioLog {
       onRejected: (r) => this.callEventRejected(r),
     });
     this.recordingMonitor = new RecordingMonitor({
+      ...(d.guard ? { guard: d.guard } : {}),
       ng: this.ng,
       spoolDir: cfg.rtpengine.spoolDir,
       archiveDir: cfg.archiveDir,
