@@ -79,3 +79,20 @@ export class SimClock implements Clock, Timers {
     return best;
   }
 }
+
+/**
+ * After `stop()`, a polling monitor leaves no timer behind and polls nothing more,
+ * however long simulated time runs on. `polled()` counts what it has delivered.
+ */
+export async function assertStopsQuietly(
+  t: { equal(found: unknown, wanted: unknown, message: string): unknown },
+  clock: SimClock,
+  stop: () => Promise<void>,
+  polled: () => number,
+): Promise<void> {
+  await stop();
+  t.equal(clock.pendingTimers, 0, 'no timer left behind');
+  const n = polled();
+  await clock.advance(60_000);
+  t.equal(polled(), n, 'nothing polled after stop');
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Userspace delay shim for the WAN test-bed: holds every packet of an NFQUEUE for a
-fixed time, then accepts it. This kernel has no `tc netem` (FACTS.md), Node cannot open
+fixed time, then accepts it. This kernel has no `tc netem` (sch_netem is not built), Node cannot open
 netlink sockets, and the Python standard library can — so this speaks nfnetlink_queue
 directly (no libnetfilter_queue needed).
 
