@@ -17,6 +17,7 @@ export const SCENARIO_DIR = path.join(HERE, 'sipp');
 export const SCENARIOS = {
   caller: path.join(SCENARIO_DIR, 'uac.xml'),
   callerWaitsForBye: path.join(SCENARIO_DIR, 'uac-wait-bye.xml'),
+  callerHangsUpWhileRinging: path.join(SCENARIO_DIR, 'uac-cancel-after-ring.xml'),
   answer: path.join(SCENARIO_DIR, 'uas-answer.xml'),
   busy: path.join(SCENARIO_DIR, 'uas-busy.xml'),
   ringNoAnswer: path.join(SCENARIO_DIR, 'uas-ring-no-answer.xml'),
@@ -116,6 +117,11 @@ export interface CallerOptions {
   number?: string;
   /** Never hang up: wait for the far end's BYE (uac-wait-bye.xml). */
   waitForBye?: boolean;
+  /**
+   * Hang up while it rings: wait for the 180, let it ring this long (ms), CANCEL
+   * (uac-cancel-after-ring.xml). `holdMs` is ignored.
+   */
+  hangUpAfterRingingMs?: number;
   /** A call waiting longer than this for an answer fails (ms). */
   recvTimeoutMs?: number;
   /** Whole-run deadline (s). */
@@ -146,6 +152,9 @@ export interface CallerResult extends SippResult {
   answersPerRole: Record<string, number>;
   /** Calls that completed (BYE answered 200). */
   completed: number;
+  /** Calls that rang at the caller (180 received) / were cancelled (487 received), hangUpAfterRingingMs only. */
+  rang: number;
+  cancelled: number;
 }
 
 /** Epoch ms from SIPp's [timestamp] ("date\ttime\tseconds.micros"). */
@@ -168,7 +177,11 @@ export function summarizeCaller(r: SippResult): CallerResult {
   };
   const answersPerRole: Record<string, number> = {};
   let completed = 0;
+  let rang = 0;
+  let cancelled = 0;
   for (const line of r.logLines) {
+    if (/^ringing \d+/.test(line)) rang++;
+    if (/^cancelled \d+/.test(line)) cancelled++;
     const m = /^(sent|answered|done) (\d+) ?(.*)$/.exec(line);
     if (!m) continue;
     const c = rec(Number(m[2]));
@@ -184,7 +197,7 @@ export function summarizeCaller(r: SippResult): CallerResult {
       answersPerRole[c.answeredBy] = (answersPerRole[c.answeredBy] ?? 0) + 1;
     }
   }
-  return { ...r, calls, answersPerRole, completed };
+  return { ...r, calls, answersPerRole, completed, rang, cancelled };
 }
 
 /** Start a caller (SIPp UAC) against Kamailio. */
@@ -192,7 +205,7 @@ export async function startCaller(t: TeardownHost, o: CallerOptions): Promise<Ca
   const scratch = await scratchDir('sipp-caller');
   const startedAt = performance.now();
   const proc = startSipp({
-    scenarioFile: o.waitForBye ? SCENARIOS.callerWaitsForBye : SCENARIOS.caller,
+    scenarioFile: o.hangUpAfterRingingMs !== undefined ? SCENARIOS.callerHangsUpWhileRinging : o.waitForBye ? SCENARIOS.callerWaitsForBye : SCENARIOS.caller,
     workDir: scratch.dir,
     localIp: '127.0.0.1',
     localPort: await freePort(),
@@ -200,7 +213,7 @@ export async function startCaller(t: TeardownHost, o: CallerOptions): Promise<Ca
     service: o.number ?? '116117',
     calls: o.calls,
     rate: o.rate,
-    pauseMs: o.holdMs,
+    pauseMs: o.hangUpAfterRingingMs ?? o.holdMs,
     limit: Math.max(50, o.rate * 10),
     keys: { rtp_port: String(o.rtpPort ?? 9) },
     recvTimeoutMs: o.recvTimeoutMs ?? 30_000,

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { KamailioRenderInput } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { makeTestPrompt } from './audio/prompt.js';
 import { startKamailio } from './kamailio.js';
 import { startAnnouncement, startCentre, waitSipReady } from './sipp.js';
@@ -15,12 +16,19 @@ interface TeardownHost {
   teardown(fn: () => unknown): void;
 }
 
-export async function startSupervisorCallLab(t: TeardownHost, timing: { failbackHoldS?: number; holdDownS?: number } = {}) {
+export async function startSupervisorCallLab(
+  t: TeardownHost,
+  timing: { failbackHoldS?: number; holdDownS?: number; kamailioTimers?: Partial<KamailioRenderInput['timers']> } = {},
+) {
   const { failbackHoldS = 600, holdDownS = 5 } = timing;
   const prompt = await makeTestPrompt(t);
   const [local, backup, announcement] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
   await Promise.all([local, backup, announcement].map((u) => waitSipReady(u)));
-  const kam = await startKamailio(t, { centres: { local: [local.uri], backup: [backup.uri] }, announcementUris: [announcement.uri] });
+  const kam = await startKamailio(t, {
+    centres: { local: [local.uri], backup: [backup.uri] },
+    announcementUris: [announcement.uri],
+    ...(timing.kamailioTimers ? { timers: timing.kamailioTimers } : {}),
+  });
   const { dir, cleanup } = await scratchDir('sup-calls');
   t.teardown(cleanup);
   const { file, port } = await writeCallsConfig(dir, {
