@@ -24,6 +24,7 @@
 import { promises as dnsp } from 'node:dns';
 import net from 'node:net';
 import { errorCode } from './attempt.js';
+import { realTimers, type Repeating, repeatEvery, type Timers } from '../timers.js';
 
 export interface DnsAnswer {
   addresses: string[];
@@ -114,6 +115,8 @@ export interface DnsCacheOptions {
   timing?: Partial<DnsTiming>;
   /** Called when a name's state or addresses change. */
   onChange?: (e: DnsEntry) => void;
+  /** Where the refresh checks are scheduled; default Node's timers (ref'd). */
+  timers?: Timers;
 }
 
 export class DnsCache {
@@ -121,7 +124,7 @@ export class DnsCache {
   private readonly inFlight = new Map<string, Promise<DnsEntry>>();
   private readonly now: () => number;
   readonly timing: DnsTiming;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeating | undefined;
 
   constructor(private readonly opts: DnsCacheOptions) {
     this.now = opts.now ?? (() => performance.now());
@@ -190,11 +193,11 @@ export class DnsCache {
   start(checkMs = 250): void {
     if (this.timer || this.entries.size === 0) return;
     void this.refreshDue();
-    this.timer = setInterval(() => void this.refreshDue(), checkMs);
+    this.timer = repeatEvery(this.opts.timers ?? realTimers, checkMs, () => void this.refreshDue());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
   }
 

@@ -8,6 +8,7 @@
  * each round before sending the next would stretch the interval on exactly the link
  * that is failing.
  */
+import { realTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { ProbeResult } from './prober.js';
 
 /** Anything that can run one probe (TargetProber in production, fakes in unit tests). */
@@ -29,10 +30,12 @@ export interface ProbeLoopOptions {
   onRound: (round: Round) => void;
   /** Monotonic ms; default performance.now. */
   monotonic?: () => number;
+  /** Where the wait for the next round is scheduled; default Node's timers (ref'd). */
+  timers?: Timers;
 }
 
 export class ProbeLoop {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private seq = 0;
   private nextToDeliver = 0;
   private readonly done = new Map<number, Round>();
@@ -41,9 +44,11 @@ export class ProbeLoop {
   /** Index of the schedule slot of the next tick (tick k is due at startedAt + k·interval). */
   private slot = 0;
   private readonly mono: () => number;
+  private readonly timers: Timers;
 
   constructor(private readonly opts: ProbeLoopOptions) {
     this.mono = opts.monotonic ?? (() => performance.now());
+    this.timers = opts.timers ?? realTimers;
   }
 
   start(): void {
@@ -56,7 +61,8 @@ export class ProbeLoop {
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
     for (const p of this.opts.probers) p.close();
   }
 
@@ -76,7 +82,7 @@ export class ProbeLoop {
     const { intervalMs } = this.opts;
     const elapsed = this.mono() - this.startedAt;
     this.slot = Math.max(this.slot + 1, Math.floor(elapsed / intervalMs) + 1);
-    this.timer = setTimeout(() => this.tick(), Math.max(0, this.slot * intervalMs - elapsed));
+    this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, this.slot * intervalMs - elapsed));
   }
 
   private flush(): void {

@@ -23,7 +23,8 @@ import { describeTarget, TargetProber } from '../../../hardware/net/prober.js';
 import { type CentreTargetConfig, TRUNK_DEFAULT_INTERVAL_MS, type WanConfig, type WanLinkConfig } from '../config/wan.js';
 import { initialReach, onReachProbe, type ReachParams, type ReachState } from '../core/linkState.js';
 import type { SignalStatus } from '../core/signal.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import { realTimers, type Repeating, repeatEvery, type Timers } from '../../../hardware/timers.js';
+import { type Clock, type Monitor, type SignalSink, systemClock, timersOf } from './monitor.js';
 
 export const CENTRE_ROLES = ['local', 'backup', 'trunk'] as const;
 export type CentreRole = (typeof CENTRE_ROLES)[number];
@@ -43,7 +44,8 @@ export class CentresMonitor implements Monitor {
   readonly name = 'centres';
   private readonly clock: Clock;
   private readonly paths: Path[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: Repeating | undefined;
+  private readonly timers: Timers;
   private emit: SignalSink = () => {};
   readonly dns: DnsCache;
 
@@ -52,9 +54,12 @@ export class CentresMonitor implements Monitor {
     opts: { clock?: Clock; resolver?: NameResolver } = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    // A supervisor's clock brings its timers (unref'd); a stand-alone monitor process gets Node's.
+    this.timers = timersOf(opts.clock) ?? realTimers;
     this.dns = new DnsCache({
       resolve: opts.resolver ?? systemResolver({ timeoutMs: cfg.dns.timeoutMs, tries: cfg.dns.tries }),
       now: () => this.clock.monotonic(),
+      timers: this.timers,
       timing: cfg.dns,
       onChange: () => this.emitDns(),
     });
@@ -79,6 +84,7 @@ export class CentresMonitor implements Monitor {
           intervalMs,
           probers,
           monotonic: () => this.clock.monotonic(),
+          timers: this.timers,
           onRound: (r) => this.onRound(path, r),
         });
         const path: Path = { role, link, key: `centres.${role}.${link.name}`, probers, params, reach: initialReach(), last: undefined, loop };
@@ -95,14 +101,15 @@ export class CentresMonitor implements Monitor {
       this.emitPath(p);
       p.loop.start();
     }
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = repeatEvery(this.timers, this.cfg.reportEveryMs, () => {
       for (const p of this.paths) this.emitPath(p);
       this.emitDns();
-    }, this.cfg.reportEveryMs);
+    });
   }
 
   async stop(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
     this.dns.stop();
     for (const p of this.paths) p.loop.stop();
   }

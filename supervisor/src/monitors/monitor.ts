@@ -1,4 +1,5 @@
 import type { Signal } from '../core/signal.js';
+import { systemTimers, type Timers } from '../../../hardware/timers.js';
 
 /** Where monitors deliver what they observe. Must not throw. */
 export type SignalSink = (signal: Signal) => void;
@@ -21,23 +22,9 @@ export interface Clock {
   monotonic(): number;
 }
 
-/** An opaque handle from `Timers.setTimeout`. */
-export type TimerHandle = object;
-
-/**
- * One-shot timers, injected next to the Clock so a loop's waits run on simulated
- * time in unit tests (test/helpers/simClock.ts) and on the real timers in the product.
- */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-/** Real timers, unref'd: a monitor's next poll never keeps the process alive on its own. */
-export const systemTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+// Timers live with the drivers (hardware/timers.ts): probe loops and the DNS cache wait too.
+export type { TimerHandle, Timers } from '../../../hardware/timers.js';
+export { systemTimers } from '../../../hardware/timers.js';
 
 /** The timers a clock brings with it (systemClock, a test's SimClock), if any. */
 export function timersOf(clock: Clock | undefined): Timers | undefined {

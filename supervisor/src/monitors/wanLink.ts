@@ -6,6 +6,7 @@
  * health, or `flapping` while damping suppresses the link (core/linkState.ts).
  */
 import { ProbeLoop, type Round } from '../../../hardware/net/probeLoop.js';
+import type { Timers } from '../../../hardware/timers.js';
 import { type AddressSource, describeTarget, TargetProber } from '../../../hardware/net/prober.js';
 import type { WanConfig, WanLinkConfig } from '../config/wan.js';
 import {
@@ -82,6 +83,7 @@ export class WanLink {
     private readonly onChange: (link: WanLink, what: LinkChange) => void,
     private readonly monotonic: () => number,
     addresses?: AddressSource,
+    timers?: Timers,
   ) {
     this.params = linkParams(wan);
     this.damping = dampingParams(wan);
@@ -105,6 +107,7 @@ export class WanLink {
       intervalMs: wan.intervalMs,
       probers: this.probers,
       monotonic,
+      ...(timers ? { timers } : {}),
       onRound: (r) => this.round(r),
     });
   }

@@ -20,7 +20,8 @@ import { type LinkSnapshot, LinkWatcher, linkDownReason, linkIsUp } from '../../
 import type { WanConfig } from '../config/wan.js';
 import { healthStatus, linkStats, siteWan, type LinkHealth } from '../core/linkState.js';
 import type { Signal, SignalStatus } from '../core/signal.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import { realTimers, type Repeating, repeatEvery, type Timers } from '../../../hardware/timers.js';
+import { type Clock, type Monitor, type SignalSink, systemClock, timersOf } from './monitor.js';
 import { type LinkChange, WanLink } from './wanLink.js';
 
 export interface WanMonitorOptions {
@@ -40,7 +41,8 @@ export class WanMonitor implements Monitor {
   private readonly snapshots = new Map<string, LinkSnapshot>();
   private watcher: LinkWatcher | undefined;
   private watcherFault: string | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: Repeating | undefined;
+  private readonly timers: Timers;
   private emit: SignalSink = () => {};
   private lastSite: LinkHealth | undefined;
   readonly dns: DnsCache;
@@ -50,9 +52,12 @@ export class WanMonitor implements Monitor {
     private readonly opts: WanMonitorOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    // A supervisor's clock brings its timers (unref'd); a stand-alone monitor process gets Node's.
+    this.timers = timersOf(opts.clock) ?? realTimers;
     this.dns = new DnsCache({
       resolve: opts.resolver ?? systemResolver({ timeoutMs: cfg.dns.timeoutMs, tries: cfg.dns.tries }),
       now: () => this.clock.monotonic(),
+      timers: this.timers,
       timing: cfg.dns,
       onChange: () => this.emitDns(),
     });
@@ -66,6 +71,7 @@ export class WanMonitor implements Monitor {
           (link, what) => this.onLinkChange(link, what),
           () => this.clock.monotonic(),
           this.dns,
+          this.timers,
         ),
     );
     for (const l of this.links) this.byInterface.set(l.cfg.interface, l);
@@ -89,12 +95,13 @@ export class WanMonitor implements Monitor {
     }
     this.dns.start();
     for (const l of this.links) l.start();
-    this.heartbeat = setInterval(() => this.emitAll(), this.cfg.reportEveryMs);
+    this.heartbeat = repeatEvery(this.timers, this.cfg.reportEveryMs, () => this.emitAll());
     this.emitAll();
   }
 
   async stop(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
     this.watcher?.stop();
     this.dns.stop();
     for (const l of this.links) l.stop();

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { type DnsAnswer, DnsCache, type DnsEntry, describeEntry, entryState, type NameResolver } from '../../../hardware/net/dnsCache.js';
 import { TargetProber } from '../../../hardware/net/prober.js';
+import { assertStopsQuietly, SimClock } from '../../helpers/simClock.js';
 
 function fakeResolver() {
   const calls: { name: string; hadDnsAnswer: boolean }[] = [];
@@ -170,4 +171,32 @@ t.test('probes read the cache and never wait for DNS; an unresolved name is not 
   t.equal(r.unresolved, true);
   t.equal(r.answered, false);
   t.match(r.detail, /not probed: no address for centre\.example \(not resolved yet\)/);
+});
+
+t.test('started on simulated time: re-resolves when each TTL runs out, and nothing after stop', async (t) => {
+  const clock = new SimClock();
+  const r = fakeResolver();
+  r.answers(() => ({ addresses: ['192.0.2.10'], ttlS: 30, via: 'dns' as const }));
+  const cache = new DnsCache({
+    resolve: r.resolve,
+    now: () => clock.monotonic(),
+    timers: clock,
+    timing: { minTtlMs: 5000, maxTtlMs: 300_000, retryMs: 2000, maxRetryMs: 10_000 },
+  });
+  cache.watch('centre.example');
+  cache.start(250);
+  await clock.advance(0);
+  t.equal(r.calls.length, 1, 'resolved at start');
+  await clock.advance(29_999);
+  t.equal(r.calls.length, 1, 'not again before the 30 s TTL has run out');
+  await clock.advance(300);
+  t.equal(r.calls.length, 2, 'again within one 250 ms check of the TTL running out');
+  await clock.advance(3_600_000 - 30_299);
+  t.equal(r.calls.length, 121, `an hour: at 0 s and once every 30 s after (found ${r.calls.length})`);
+  await assertStopsQuietly(
+    t,
+    clock,
+    async () => cache.stop(),
+    () => r.calls.length,
+  );
 });

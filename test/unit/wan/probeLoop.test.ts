@@ -1,6 +1,7 @@
 import t from 'tap';
 import { type Prober, ProbeLoop, type Round } from '../../../hardware/net/probeLoop.js';
 import type { ProbeResult } from '../../../hardware/net/prober.js';
+import { assertStopsQuietly, SimClock } from '../../helpers/simClock.js';
 import { waitFor } from '../../helpers/util.js';
 
 /** A prober whose n-th probe answers after delays[n] ms. */
@@ -58,17 +59,17 @@ t.test('the schedule is anchored at the start: late timers neither drift nor bur
   // ones a stall swallowed), whatever the lag of the previous ticks.
   let now = 1000;
   const pendingTimers: { fn: () => void; delay: number }[] = [];
-  const realSetTimeout = globalThis.setTimeout;
-  globalThis.setTimeout = ((fn: () => void, delay?: number) => {
-    pendingTimers.push({ fn, delay: delay ?? 0 });
-    return { ref() {}, unref() {}, hasRef: () => false } as unknown as NodeJS.Timeout;
-  }) as unknown as typeof setTimeout;
-  t.teardown(() => {
-    globalThis.setTimeout = realSetTimeout;
-  });
+  const timers = {
+    setTimeout: (fn: () => void, delay: number) => {
+      const h = {};
+      pendingTimers.push({ fn, delay });
+      return h;
+    },
+    clearTimeout: () => {},
+  };
   const prober: Prober = { probe: () => Promise.resolve({ answered: true, serviceAnswered: true, rttMs: 1, timeoutMs: 250, detail: '' }), close() {} };
   const sent: number[] = [];
-  const loop = new ProbeLoop({ intervalMs: 100, probers: [prober], onRound: (r) => sent.push(r.sentAt), monotonic: () => now });
+  const loop = new ProbeLoop({ intervalMs: 100, probers: [prober], onRound: (r) => sent.push(r.sentAt), monotonic: () => now, timers });
   loop.start();
   // Lag of each timer beyond its due time: steady, growing, one long stall (2.5 intervals), early by 1 ms.
   const lags = [7, 7, 7, 20, 40, 60, 250, 0, -1, 3];
@@ -79,7 +80,6 @@ t.test('the schedule is anchored at the start: late timers neither drift nor bur
     now += timer.delay + lag;
     timer.fn();
   }
-  globalThis.setTimeout = realSetTimeout;
   await new Promise((r) => setImmediate(r)); // let the (resolved) probes deliver their rounds
   loop.stop();
   // A timer may fire a ms or two early: that round still belongs to the slot it was set for.
@@ -93,5 +93,33 @@ t.test('the schedule is anchored at the start: late timers neither drift nor bur
   t.ok(
     lagInSlot.every((l) => l >= -1 && l <= 60),
     `lag never accumulates: each round is at most its own timer's lag into its slot (${lagInSlot.join(', ')})`,
+  );
+});
+
+t.test('on simulated time: one round per interval, and nothing after stop', async (t) => {
+  const clock = new SimClock();
+  let probes = 0;
+  const prober: Prober = {
+    probe: () => {
+      probes++;
+      return Promise.resolve({ answered: true, serviceAnswered: true, rttMs: 1, timeoutMs: 250, detail: '' });
+    },
+    close() {},
+  };
+  const rounds: Round[] = [];
+  const loop = new ProbeLoop({ intervalMs: 1000, probers: [prober], onRound: (r) => rounds.push(r), monotonic: () => clock.monotonic(), timers: clock });
+  loop.start();
+  await clock.advance(3_600_000);
+  t.equal(rounds.length, 3601, 'an hour at 1 s: round 0 at the start and one per second after it');
+  t.same(
+    rounds.slice(0, 4).map((r) => r.sentAt),
+    [0, 1000, 2000, 3000],
+    'each round sent exactly in its slot',
+  );
+  await assertStopsQuietly(
+    t,
+    clock,
+    async () => loop.stop(),
+    () => probes,
   );
 });
