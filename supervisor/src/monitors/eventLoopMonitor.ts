@@ -10,7 +10,8 @@
  * each report covers the window since the last one and then resets the histogram.
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Clock, Monitor, SignalSink } from './monitor.js';
+import { type Clock, type Monitor, type SignalSink, systemTimers, timersOf } from './monitor.js';
+import { type Repeating, repeatEvery } from '../../../hardware/timers.js';
 
 export interface EventLoopThresholds {
   /** How often the delay is reported (ms); also the window it covers. */
@@ -24,7 +25,7 @@ export interface EventLoopThresholds {
 export class EventLoopMonitor implements Monitor {
   readonly name = 'eventLoop';
   private histogram: IntervalHistogram | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Repeating | null = null;
 
   constructor(
     private readonly cfg: EventLoopThresholds,
@@ -34,12 +35,11 @@ export class EventLoopMonitor implements Monitor {
   async start(emit: SignalSink): Promise<void> {
     this.histogram = monitorEventLoopDelay({ resolution: 10 });
     this.histogram.enable();
-    this.timer = setInterval(() => this.report(emit), this.cfg.reportMs);
-    this.timer.unref();
+    this.timer = repeatEvery(timersOf(this.clock) ?? systemTimers, this.cfg.reportMs, () => this.report(emit));
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = null;
     this.histogram?.disable();
     this.histogram = null;

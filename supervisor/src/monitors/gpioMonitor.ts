@@ -11,7 +11,7 @@ import type { GpioBackend, Level } from '../../../hardware/gpio/types.js';
 import type { GpioConfig, GpioInputConfig } from '../config/power.js';
 import type { Signal, SignalStatus, SignalValue } from '../core/signal.js';
 import { lineSpecFor } from './gpioLines.js';
-import { type Clock, type Monitor, type SignalSink, systemClock } from './monitor.js';
+import { type Clock, type Monitor, type SignalSink, systemClock, systemTimers, type TimerHandle, type Timers, timersOf } from './monitor.js';
 
 export type GpioSenseName = 'mains' | 'onBattery' | 'lowBattery';
 
@@ -37,7 +37,7 @@ interface Sense {
   name: GpioSenseName;
   pin: GpioInputConfig;
   input: SenseInput | null;
-  retry: NodeJS.Timeout | null;
+  retry: TimerHandle | null;
 }
 
 export class GpioMonitor implements Monitor {
@@ -47,9 +47,11 @@ export class GpioMonitor implements Monitor {
   private senses: Sense[] = [];
   private emit: SignalSink = () => undefined;
   private running = false;
+  private readonly timers: Timers;
 
   constructor(private readonly opts: GpioMonitorOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.timers = timersOf(opts.clock) ?? systemTimers;
     this.source = opts.source ?? `gpio:${opts.backend.kind}`;
   }
 
@@ -70,7 +72,7 @@ export class GpioMonitor implements Monitor {
     this.running = false;
     const senses = this.senses;
     this.senses = [];
-    for (const s of senses) if (s.retry) clearTimeout(s.retry);
+    for (const s of senses) if (s.retry) this.timers.clearTimeout(s.retry);
     await Promise.all(senses.map((s) => s.input?.close()));
   }
 
@@ -94,7 +96,7 @@ export class GpioMonitor implements Monitor {
     } catch (e) {
       this.emitSignal(s, 'unknown', null, `sensor fault: ${(e as Error).message}`);
       // Retry opening at the re-read pace (at least 1 s: opening touches sysfs exports).
-      if (this.running) s.retry = setTimeout(() => void this.open(s), Math.max(1000, s.pin.rereadMs));
+      if (this.running) s.retry = this.timers.setTimeout(() => void this.open(s), Math.max(1000, s.pin.rereadMs));
     }
   }
 

@@ -15,7 +15,8 @@ import { callIdsFromLog, uacScenarioXml } from '../../../hardware/sip/uacScenari
 import { channelOf, readWavInfo } from '../audiolog/wav.js';
 import type { Signal } from '../core/signal.js';
 import type { RecordingRow } from '../store/audiologStore.js';
-import type { Clock, Monitor, SignalSink } from './monitor.js';
+import { type Clock, type Monitor, type SignalSink, systemTimers, type TimerHandle, timersOf } from './monitor.js';
+import { type Repeating, repeatEvery } from '../../../hardware/timers.js';
 
 export interface RecordingTestCallDeps {
   kamailio: { host: string; port: number };
@@ -54,7 +55,8 @@ export function findExact(hay: Buffer, needle: Buffer): number {
 
 export class RecordingTestCallMonitor implements Monitor {
   readonly name = 'recording-test-call';
-  private timer: NodeJS.Timeout | null = null;
+  private first: TimerHandle | null = null;
+  private every: Repeating | null = null;
   private emit: SignalSink | null = null;
   private running: Promise<TestCallResult> | null = null;
   last: TestCallResult | null = null;
@@ -63,14 +65,20 @@ export class RecordingTestCallMonitor implements Monitor {
 
   async start(emit: SignalSink): Promise<void> {
     this.emit = emit;
-    const first = setTimeout(() => void this.runNow(), this.d.firstAfterMs ?? 10_000);
-    first.unref();
-    this.timer = setInterval(() => void this.runNow(), this.d.intervalMs);
-    this.timer.unref();
+    const timers = timersOf(this.d.clock) ?? systemTimers;
+    this.first = timers.setTimeout(() => {
+      this.first = null;
+      void this.runNow();
+    }, this.d.firstAfterMs ?? 10_000);
+    this.every = repeatEvery(timers, this.d.intervalMs, () => void this.runNow());
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    // The first test call too: a stopped monitor must not place one 10 s later.
+    if (this.first) (timersOf(this.d.clock) ?? systemTimers).clearTimeout(this.first);
+    this.first = null;
+    this.every?.stop();
+    this.every = null;
     this.emit = null;
   }
 
