@@ -143,7 +143,8 @@ export async function startKamailio(t: TeardownHost, o: KamailioTestOptions): Pr
     });
     child = c;
     c.stderr?.on('data', (d: Buffer) => {
-      logText = (logText + d.toString('utf8')).slice(-65_536);
+      // 1 MiB: tests read per-call lines of a 100-call run from it.
+      logText = (logText + d.toString('utf8')).slice(-1_048_576);
     });
     let exitedEarly: string | null = null;
     c.on('exit', (code, sig) => {
