@@ -77,11 +77,25 @@ t.test('fresh start (no good bound yet): warn while chronyd first synchronises, 
   const at = performance.now();
   await monitor.start(log.sink);
   for (const key of KEYS) await log.next(key, (s) => s.status === 'ok', 60_000, `${key} ok`);
-  const failed = log.history.filter((s) => s.status === 'fail');
+  // Until chronyd's first synchronisation (time.leap ok) the start-up grace holds: warn, never
+  // fail. After it, chronyd's own figures rule: beside other test files the in-process test
+  // NTP server can answer late, and chronyd then reports a root dispersion over 1 s for a
+  // few polls (seen: 1.057 s) — a bound that bad is rightly `fail`. What must never happen is
+  // a fail on a bound chronyd reports below the limit.
+  const firstSync = log.history.findIndex((s) => s.key === 'time.leap' && s.status === 'ok');
+  const failedBeforeSync = log.history.slice(0, firstSync).filter((s) => s.status === 'fail');
   t.same(
-    failed.map((s) => `${s.key}: ${s.detail}`),
+    failedBeforeSync.map((s) => `${s.key}: ${s.detail}`),
     [],
     'no time signal failed while chronyd synchronised for the first time',
+  );
+  const failedOnGoodBound = log.history
+    .slice(firstSync)
+    .filter((s) => s.status === 'fail' && !(s.key === 'time.errorBound' && typeof s.value === 'number' && s.value >= TEST_THRESHOLDS.failS));
+  t.same(
+    failedOnGoodBound.map((s) => `${s.key}: ${s.detail}`),
+    [],
+    'after it, a fail only where chronyd itself reports a bound at or over the limit',
   );
   for (const key of KEYS) t.comment(`${key}: ${log.transitions(key, at).join(' → ')}`);
   const first = log.history.find((s) => s.key === 'time.leap');
