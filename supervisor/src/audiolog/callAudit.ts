@@ -1,8 +1,9 @@
 /**
  * Every call Kamailio connected must have a complete recording. The audit
  * keeps Kamailio's calls in the store (so a supervisor restart forgets none)
- * and settles each one after it ends: `recorded`, `incomplete` (less audio than
- * the call lasted), `missing` (no recording within the grace time — rtpengine
+ * and settles each one after it ends: `recorded`, `incomplete` (its recording is
+ * incomplete, or holds less audio than the call lasted where rtpengine's counters
+ * do not show a pause in the RTP), `missing` (no recording within the grace time — rtpengine
  * down, disk gone, recording switched off) or `lost` (never saw it end).
  * Findings become alarms; the counts feed the recording signals.
  *

@@ -11,7 +11,7 @@
  *   recording.spool          rtpengine's spool folders exist and are writable (recreated if deleted)
  *   recording.stalled        connected calls whose recording does not grow; archive backlog
  *   recording.orphans        in-progress files rtpengine no longer owns (adopted after a while)
- *   recording.incomplete     calls recorded with less audio than they lasted (fault window)
+ *   recording.incomplete     calls whose recording is incomplete (fault window)
  *   recording.unrecorded     calls Kamailio connected without a recording (fault window)
  *   recording.disk.archive / recording.disk.spool   free space and days left at the current rate
  */
@@ -140,7 +140,7 @@ export class RecordingMonitor extends PollingMonitor {
         c.incomplete > 0 ? 'warn' : 'ok',
         c.incomplete,
         c.incomplete > 0
-          ? `${c.incomplete} recording(s) in the last ${win} hold less audio than the call lasted: ${names(c.newest, 'incomplete')}`
+          ? `${c.incomplete} recording(s) in the last ${win} are incomplete (audio sent but not recorded, or cut off): ${names(c.newest, 'incomplete')}`
           : `no incomplete recordings in the last ${win}`,
       ),
     );
