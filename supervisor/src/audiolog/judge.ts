@@ -113,7 +113,8 @@ export function judgeRecording(i: JudgeInput, limits: JudgeLimits): Verdict {
   if (capturedMs === 0) {
     if (!i.answered && !lossy) return { status: 'no-audio', capturedMs, reasons: [], reasonsNb: [], notes: [], silentSide: null, mediaAccountedUntil };
     if (!lossy) fault({ key: counted && silent.length === 2 ? 'recording.nothingSent' : 'recording.noAudio', params: {} });
-  } else if (silent.length === 1) {
+  } else if (silent.length === 1 && i.answered) {
+    // (Unanswered: early media flows one way by nature — not one-way audio.)
     silentSide = silent[0] as Side;
     notes.push({ key: 'recording.oneSided', params: { side: silentSide } });
   }

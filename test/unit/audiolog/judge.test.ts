@@ -40,6 +40,11 @@ t.test('one-way audio: the call-taker sent nothing → one-sided, naming the sil
   t.match(caller.reasonsNb[0], /innringeren sendte ingen lyd/);
 });
 
+t.test('early media of an unanswered call flows one way by nature: not one-sided', async (t) => {
+  const v = judgeRecording(input({ answered: false, connectedMs: null, sides: { caller: side(0), callTaker: side(3000) } }), limits);
+  t.match(v, { status: 'complete', silentSide: null, notes: [] });
+});
+
 t.test('without rtpengine counters a silent side is still one-sided (the file is the wire)', async (t) => {
   const v = judgeRecording(input({ sides: { caller: side(9800, { counted: false }), callTaker: side(0, { counted: false }) } }), limits);
   t.match(v, { status: 'one-sided', silentSide: 'callTaker' });
