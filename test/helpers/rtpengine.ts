@@ -238,12 +238,20 @@ export interface TalkingCentre {
   readonly proc: SippProcess;
 }
 
-export async function startTalkingCentre(t: TeardownHost, role: string, speechFile: string): Promise<TalkingCentre> {
+/**
+ * A SIPp centre whose call-taker talks — or, `silent`, one whose phone answers
+ * with an SDP and then sends no RTP at all (one-way audio: a muted or broken
+ * handset, a NAT that eats the call-taker's media).
+ */
+export async function startTalkingCentre(t: TeardownHost, role: string, speechFile: string, o: { silent?: boolean } = {}): Promise<TalkingCentre> {
   const scratch = await scratchDir(`sipp-${role}-talks`);
   const port = await freePort();
   // SIPp caches rtp_stream files when it loads the scenario: -key is too late for the path.
   const scenarioFile = path.join(scratch.dir, 'uas-speech.xml');
-  await writeFile(scenarioFile, (await readFile(UAS_SPEECH, 'utf8')).replaceAll('@SPEECH_FILE@', speechFile));
+  let xml = (await readFile(UAS_SPEECH, 'utf8')).replaceAll('@SPEECH_FILE@', speechFile);
+  if (o.silent) xml = xml.replace(/<nop>\s*<action>\s*<exec rtp_stream="[^"]*"\/>\s*<\/action>\s*<\/nop>/, '');
+  if (o.silent && xml.includes('rtp_stream=')) throw new Error('uas-speech.xml changed: the silent centre would still stream');
+  await writeFile(scenarioFile, xml);
   const proc = startSipp({
     scenarioFile,
     workDir: scratch.dir,
@@ -282,6 +290,8 @@ export interface RecordingLabOptions {
   /** UDP port the cfg sends call events to (default: a fresh one). */
   eventsPort?: number;
   children?: number;
+  /** The centres answer but their call-takers send no RTP (one-way audio). */
+  silentCentres?: boolean;
 }
 
 export async function startRecordingLab(t: TeardownHost, o: RecordingLabOptions = {}): Promise<RecordingLab> {
@@ -294,8 +304,8 @@ export async function startRecordingLab(t: TeardownHost, o: RecordingLabOptions 
   ]);
   const rtp = await startRtpengine(t, { ...o.rtpengine, ...(o.spoolDir ? { spoolDir: o.spoolDir } : {}) });
   const [local, backup, announcement] = await Promise.all([
-    startTalkingCentre(t, 'local', takerSpeech.file),
-    startTalkingCentre(t, 'backup', takerSpeech.file),
+    startTalkingCentre(t, 'local', takerSpeech.file, { silent: o.silentCentres ?? false }),
+    startTalkingCentre(t, 'backup', takerSpeech.file, { silent: o.silentCentres ?? false }),
     startAnnouncement(t, prompt.file),
   ]);
   await waitSipReady(announcement);

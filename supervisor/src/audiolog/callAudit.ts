@@ -1,8 +1,9 @@
 /**
  * Every call Kamailio connected must have a complete recording. The audit
  * keeps Kamailio's calls in the store (so a supervisor restart forgets none)
- * and settles each one after it ends: `recorded`, `incomplete` (less audio than
- * the call lasted), `missing` (no recording within the grace time — rtpengine
+ * and settles each one after it ends: `recorded`, `incomplete` (its recording is
+ * incomplete, or holds less audio than the call lasted where rtpengine's counters
+ * do not show a pause in the RTP), `missing` (no recording within the grace time — rtpengine
  * down, disk gone, recording switched off) or `lost` (never saw it end).
  * Findings become alarms; the counts feed the recording signals.
  *
@@ -21,7 +22,7 @@ import type { JudgeLimits } from './judge.js';
 export type AuditFinding =
   | { type: 'notRecording'; call: CallRow }
   | { type: 'missing'; call: CallRow }
-  | { type: 'incomplete'; call: CallRow | null; recording: RecordingRow; detail: string }
+  | { type: 'incomplete'; call: CallRow | null; recording: RecordingRow; detail: string; detailNb: string }
   | { type: 'lost'; call: CallRow };
 
 export interface CallAuditDeps {
@@ -75,7 +76,7 @@ export class CallAudit {
       // No Kamailio word (supervisor was down at the time, or a direct rtpengine call).
       if (rec.status === 'incomplete' && rec.kind === 'call') {
         const reasons = (rec.summary.reasons as string[] | undefined) ?? [];
-        this.d.onFinding({ type: 'incomplete', call: null, recording: rec, detail: reasons.join('; ') });
+        this.d.onFinding({ type: 'incomplete', call: null, recording: rec, detail: reasons.join('; '), detailNb: reasonsNbOf(rec).join('; ') });
       }
       return;
     }
@@ -119,7 +120,7 @@ export class CallAudit {
    */
   private closeUnseenEnd(call: CallRow, now: number): boolean {
     let at = this.d.store.kamailioCallEnd(call.callId);
-    let from = "from Kamailio's call records";
+    let from = { en: "from Kamailio's call records", nb: 'fra Kamailios samtalelogg' };
     if (at === null) {
       const ends = this.d.store
         .recordingsByCallId(call.callId)
@@ -128,14 +129,18 @@ export class CallAudit {
       const end = ends.length > 0 ? Math.max(...ends) : null;
       if (end === null || (end >= this.startedAt && now - end < this.d.graceMs)) return false;
       at = end;
-      from = "from rtpengine's end of the recording";
+      from = { en: "from rtpengine's end of the recording", nb: 'fra der rtpengine avsluttet opptaket' };
     }
     const ended = this.d.store.callEnded(call.callId, Math.max(at, call.connectedAt));
-    if (ended) this.settle(ended, false, undefined, `end ${from}: Kamailio's end event was not received`);
+    if (ended)
+      this.settle(ended, false, undefined, {
+        en: `end ${from.en}: Kamailio's end event was not received`,
+        nb: `slutt ${from.nb}: Kamailios slutthendelse kom ikke fram`,
+      });
     return true;
   }
 
-  private settle(call: CallRow, deadlinePassed: boolean, isPending?: (callId: string) => boolean, note?: string): void {
+  private settle(call: CallRow, deadlinePassed: boolean, isPending?: (callId: string) => boolean, note?: { en: string; nb: string }): void {
     if (call.state !== 'ended' || call.endedAt === null) return;
     const now = this.d.now();
     const recs = this.d.store.recordingsByCallId(call.callId).filter((r) => r.status !== 'no-audio' || r.audioMs > 0);
@@ -162,22 +167,32 @@ export class CallAudit {
     // Several recordings for one Call-ID (a re-INVITE after rtpengine came back): their audio adds up.
     const capturedMs = recs.reduce((sum, r) => sum + Number(r.summary.capturedMs ?? 0), 0);
     const missingMs = connectedMs - capturedMs;
-    const short = capturedMs < connectedMs * this.d.limits.completeRatio && missingMs > this.d.limits.incompleteMinMissingMs;
+    // rtpengine's counters showed every packet it received in the recording up to this moment:
+    // audio shorter than the call is then a pause in the RTP, not a gap in the recording.
+    const accountedUntil = Math.max(0, ...recs.map((r) => Number(r.summary.mediaAccountedUntil ?? 0)));
+    const accounted = call.endedAt - accountedUntil <= this.d.limits.incompleteMinMissingMs;
+    const short = !accounted && capturedMs < connectedMs * this.d.limits.completeRatio && missingMs > this.d.limits.incompleteMinMissingMs;
     const bad = recs.find((r) => r.status === 'incomplete');
     const main = recs[recs.length - 1] as RecordingRow;
     if (short || bad) {
       const reasons = bad ? ((bad.summary.reasons as string[] | undefined) ?? []) : [];
-      if (short && !bad) reasons.push(`${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call (Kamailio)`);
-      const detail = [...new Set(reasons), ...(note ? [note] : [])].join('; ');
+      const reasonsNb = bad ? reasonsNbOf(bad) : [];
+      if (short && !bad) {
+        const [c, k] = [(capturedMs / 1000).toFixed(1), (connectedMs / 1000).toFixed(1)];
+        reasons.push(`${c} s of audio for a ${k} s call (Kamailio)`);
+        reasonsNb.push(`${c} s lyd for en samtale på ${k} s (Kamailio)`);
+      }
+      const detail = [...new Set(reasons), ...(note ? [note.en] : [])].join('; ');
+      const detailNb = [...new Set(reasonsNb), ...(note ? [note.nb] : [])].join('; ');
       this.d.store.decideCall(call.callId, 'incomplete', (bad ?? main).id, detail, now);
-      if (!call.test) this.d.onFinding({ type: 'incomplete', call: { ...call, state: 'incomplete', detail }, recording: bad ?? main, detail });
+      if (!call.test) this.d.onFinding({ type: 'incomplete', call: { ...call, state: 'incomplete', detail }, recording: bad ?? main, detail, detailNb });
       return;
     }
     this.d.store.decideCall(
       call.callId,
       'recorded',
       main.id,
-      `${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call${note ? ` (${note})` : ''}`,
+      `${(capturedMs / 1000).toFixed(1)} s of audio for a ${(connectedMs / 1000).toFixed(1)} s call${note ? ` (${note.en})` : ''}`,
       now,
     );
   }
@@ -194,4 +209,10 @@ export class CallAudit {
       newest: bad.slice(0, 5),
     };
   }
+}
+
+/** A recording's reasons in Norwegian (recordings archived before they were kept: the English ones). */
+function reasonsNbOf(rec: RecordingRow): string[] {
+  const nb = rec.summary.reasonsNb as string[] | undefined;
+  return nb ? [...nb] : [...((rec.summary.reasons as string[] | undefined) ?? [])];
 }

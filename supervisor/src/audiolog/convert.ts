@@ -98,8 +98,11 @@ function codecOf(pt: number, rtpmap: Record<number, string>): G711 | 'ignore' | 
   return null;
 }
 
-/** Capture-order packets → which side sent each (by the SDP ports rtpengine handed out). */
-function sideMap(meta: RecordingMetadata | null): Map<number, Side> {
+/**
+ * rtpengine's port → the side that sends to it (by the SDP ports rtpengine handed
+ * out). Also names the side of rtpengine's own per-stream counters (their `local port`).
+ */
+export function sideMap(meta: RecordingMetadata | null): Map<number, Side> {
   const m = new Map<number, Side>();
   for (const s of meta?.sdps ?? []) {
     const side: Side | null = s.mode === 'offer' ? 'callTaker' : s.mode === 'answer' ? 'caller' : null;

@@ -18,8 +18,11 @@ import path from 'node:path';
 import { callIdFromSpoolName, parseMetadataFile, parseVaktpostMetadata } from '../../../hardware/rtpengine/metadata.js';
 import type { AudiologStore, CallRow, RecordingRow } from '../store/audiologStore.js';
 import { FILE_AUDIO, FILE_METADATA, FILE_PCAP, FILE_RECORD, fsyncDir, mkdirPrivate, recordingId, relativeDir, sha256File, STAGING } from './archive.js';
+import type { ChannelStats } from './convert.js';
 import type { Converter } from './converter.js';
 import { type JudgeLimits, judgeRecording, type Verdict } from './judge.js';
+import { type CallCounts, sentBySide } from './mediaCounters.js';
+import type { RtpengineRestart } from './rtpengineRestarts.js';
 
 export type IngestStep = 'converted' | 'staged' | 'renamed' | 'committed' | 'cleaned';
 
@@ -33,6 +36,10 @@ export interface IngesterDeps {
   now: () => number;
   /** Kamailio's view of the call, if it told us (caller, route, connected time). */
   callInfo?: (callId: string) => CallRow | null;
+  /** rtpengine's packet counters of the call, as last seen while it was recorded. */
+  mediaCounts?: (callId: string) => CallCounts | null;
+  /** The rtpengine restart that cut a recording made from `from` to `to` (null: never finished). */
+  restartDuring?: (from: number, to: number | null) => RtpengineRestart | null;
   /** Crash-test hook: called after each step (tests kill the process here). */
   faultPoint?: (step: IngestStep, source: string) => void;
 }
@@ -108,11 +115,26 @@ export class Ingester {
     const rtpengineMs = meta.terminatedMs !== null && answerSdp ? meta.terminatedMs - answerSdp.startedMs : null;
     const connectedMs = kamailioMs ?? (rtpengineMs !== null ? Math.round(rtpengineMs) : null);
     const finished = meta.callEnd !== null;
+    const startedAt = Math.round(firstSdpMs ?? summary.startMs ?? this.d.now());
+    const sent = sentBySide(this.d.mediaCounts?.(callId) ?? null, meta);
+    // Every RTP packet of a side that reached the file, whether placed in the audio or not.
+    const inFile = (c: ChannelStats) => c.packets + c.ignored + c.duplicates;
+    const restart = this.d.restartDuring?.(startedAt, finished ? meta.terminatedMs : null) ?? null;
     const verdict = judgeRecording(
-      { stats: summary.stats, truncated: summary.truncated, finished, connectedMs, answered: answerSdp !== undefined || call !== null },
+      {
+        sides: {
+          caller: { samples: summary.stats.caller.samples, packets: inFile(summary.stats.caller), sent: sent.caller },
+          callTaker: { samples: summary.stats.callTaker.samples, packets: inFile(summary.stats.callTaker), sent: sent.callTaker },
+        },
+        truncated: summary.truncated,
+        finished,
+        connectedMs,
+        endedAt: call?.endedAt ?? meta.terminatedMs,
+        answered: answerSdp !== undefined || call !== null,
+        restart: restart ? { at: restart.upSince } : null,
+      },
       this.d.limits,
     );
-    const startedAt = Math.round(firstSdpMs ?? summary.startMs ?? this.d.now());
     const endedAt =
       meta.terminatedMs !== null
         ? Math.round(meta.terminatedMs)
@@ -125,6 +147,9 @@ export class Ingester {
       kind: fields.test === '1' || call?.test ? 'test' : 'call',
       status: verdict.status,
       reasons: verdict.reasons,
+      reasonsNb: verdict.reasonsNb,
+      notes: verdict.notes,
+      silentSide: verdict.silentSide,
       caller: fields.caller ?? call?.caller ?? null,
       called: fields.called ?? call?.called ?? null,
       route: fields.route || call?.route || null,
@@ -138,8 +163,8 @@ export class Ingester {
       dir: rel,
       files,
       sides: {
-        caller: { ...summary.stats.caller, capturedMs: Math.round(summary.stats.caller.samples / 8) },
-        callTaker: { ...summary.stats.callTaker, capturedMs: Math.round(summary.stats.callTaker.samples / 8) },
+        caller: { ...summary.stats.caller, capturedMs: Math.round(summary.stats.caller.samples / 8), sent: sent.caller },
+        callTaker: { ...summary.stats.callTaker, capturedMs: Math.round(summary.stats.callTaker.samples / 8), sent: sent.callTaker },
       },
       pcap: { sha256: summary.pcapSha256, bytes: summary.pcapBytes, truncated: summary.truncated },
       warnings: summary.warnings,
@@ -178,6 +203,11 @@ export class Ingester {
         summary: {
           files,
           reasons: verdict.reasons,
+          reasonsNb: verdict.reasonsNb,
+          notes: verdict.notes,
+          silentSide: verdict.silentSide,
+          mediaAccountedUntil: verdict.mediaAccountedUntil,
+          ...(restart ? { rtpengineRestart: restart } : {}),
           capturedMs: verdict.capturedMs,
           format: summary.format,
           sides: record.sides,

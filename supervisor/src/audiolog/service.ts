@@ -13,6 +13,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { callIdFromSpoolName } from '../../../hardware/rtpengine/metadata.js';
 import { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
+import { rtpStreamCounts } from '../../../hardware/rtpengine/streamStats.js';
 import type { ResolvedAudiologConfig } from '../config/audiolog.js';
 import type { CallsConfig } from '../config/calls.js';
 import type { Logger } from '../log.js';
@@ -29,7 +30,10 @@ import { type AuditFinding, CallAudit } from './callAudit.js';
 import { type CallEvent, CallEventListener, type CallEventRejection } from './callEvents.js';
 import { Converter } from './converter.js';
 import { RecordingNotice, writeNoticeFile } from './notice.js';
-import { type IngestStep, Ingester } from './ingest.js';
+import { type IngestStep, Ingester, type IngestResult } from './ingest.js';
+import { MediaCounters } from './mediaCounters.js';
+import type { RtpengineRestart } from './rtpengineRestarts.js';
+import { sideName } from './verdictText.js';
 import { SpoolWatcher, spoolPendingSources } from './spoolWatcher.js';
 
 export type AudiologEvent = Omit<EventInput, 'at'>;
@@ -69,6 +73,8 @@ export class AudioLog {
   readonly recordingMonitor: RecordingMonitor;
   readonly testCall: RecordingTestCallMonitor | null = null;
   private readonly converter = new Converter();
+  /** rtpengine's packet counters of the calls being recorded (the judge's evidence of what was sent). */
+  private readonly counters = new MediaCounters();
   private readonly ingester: Ingester;
   private readonly watcher: SpoolWatcher;
   private readonly events: CallEventListener;
@@ -112,6 +118,8 @@ export class AudioLog {
       limits,
       now: d.clock.now,
       callInfo: (callId) => this.store.call(callId),
+      mediaCounts: (callId) => this.counters.get(callId),
+      restartDuring: (from, to) => this.recordingMonitor.restarts.during(from, to),
       ...(d.faultPoint ? { faultPoint: d.faultPoint } : {}),
     });
     this.watcher = new SpoolWatcher({
@@ -135,6 +143,8 @@ export class AudioLog {
       checks: cfg.checks,
       clock: d.clock,
       backlog: () => this.backlog(),
+      onCallQueried: (callId, answer, at) => this.counters.record(callId, rtpStreamCounts(answer), at),
+      onRestart: (r, calls) => this.rtpengineRestarted(r, calls),
       adopt: async (tmp) => {
         const name = await this.ingester.adopt(tmp);
         if (name) {
@@ -283,6 +293,8 @@ export class AudioLog {
             { recording: r.recording.id, callId: r.recording.callId, status: r.recording.status, audioMs: r.recording.audioMs },
             'call recording archived',
           );
+          this.counters.forget(r.recording.callId);
+          if (r.verdict.status === 'one-sided' && r.recording.kind === 'call') this.oneSided(r);
           this.audit.onRecording(r.recording);
           for (const w of this.waiters) w(r.recording);
         }
@@ -337,6 +349,44 @@ export class AudioLog {
   whyNotRecorded(callId: string): string | null {
     const c = this.store.call(callId);
     return c && !c.offered ? 'rtpengine did not take the call (Kamailio could not reach it): it went unrecorded' : null;
+  }
+
+  /** A one-way call: recorded as it was on the wire, with a warning naming the side that sent nothing. */
+  private oneSided(r: Extract<IngestResult, { outcome: 'archived' }>): void {
+    const side = r.verdict.silentSide ?? 'callTaker';
+    const name = sideName(side);
+    const rec = r.recording;
+    const from = rec.caller ? ` from ${rec.caller}` : '';
+    const fra = rec.caller ? ` fra ${rec.caller}` : '';
+    this.d.event({
+      kind: 'recording.oneSided',
+      severity: 'warn',
+      subsystem: 'recording',
+      en: `One-way audio: call ${rec.callId}${from} is recorded one-sided — the ${name.en} sent no audio for the whole call (rtpengine received none); check the ${name.en}'s phone or network`,
+      nb: `Enveis lyd: samtale ${rec.callId}${fra} er tatt opp bare fra én side — ${name.nb} sendte ingen lyd i hele samtalen (rtpengine mottok ingen); sjekk telefonen eller nettet til ${name.nb}`,
+      data: { key: 'recording.oneSided', params: { side }, recordingId: rec.id, callId: rec.callId },
+    });
+  }
+
+  /** rtpengine restarted: the calls it was recording lose their recording from that moment. */
+  private rtpengineRestarted(r: RtpengineRestart, calls: string[]): void {
+    const up = new Date(r.upSince).toISOString();
+    const ids = calls.slice(0, 5).join(', ') + (calls.length > 5 ? ', …' : '');
+    const lost =
+      calls.length > 0
+        ? {
+            en: `: the recordings of ${calls.length} call(s) in progress end at the restart (${ids}) and are archived as incomplete`,
+            nb: `: opptakene av ${calls.length} pågående samtale(r) slutter ved omstarten (${ids}) og arkiveres som ufullstendige`,
+          }
+        : { en: '; no call was being recorded', nb: '; ingen samtale ble tatt opp' };
+    this.d.event({
+      kind: 'recording.rtpengineRestarted',
+      severity: calls.length > 0 ? 'alarm' : 'warn',
+      subsystem: 'recording',
+      en: `rtpengine restarted (running again since ${up})${lost.en}`,
+      nb: `rtpengine startet på nytt (kjører igjen fra ${up})${lost.nb}`,
+      data: { key: 'recording.rtpengineRestarted', upSince: r.upSince, previousUpSince: r.previousUpSince, lastSeenUpAt: r.lastSeenUpAt, calls },
+    });
   }
 
   // -- audit -----------------------------------------------------------------
@@ -419,7 +469,7 @@ export class AudioLog {
           severity: 'alarm',
           subsystem: 'recording',
           en: `Recording incomplete: ${f.recording.id} (Call-ID ${f.recording.callId}) — ${f.detail}`,
-          nb: `Ufullstendig opptak: ${f.recording.id} (Call-ID ${f.recording.callId}) — ${f.detail}`,
+          nb: `Ufullstendig opptak: ${f.recording.id} (Call-ID ${f.recording.callId}) — ${f.detailNb}`,
           data: { recordingId: f.recording.id, callId: f.recording.callId },
         });
         return;

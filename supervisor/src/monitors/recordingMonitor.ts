@@ -7,11 +7,11 @@
  * nobody owns, the archive keeping up, disk room, and the audit's verdicts.
  *
  * Signals (subsystem `recording`):
- *   recording.rtpengine      ng ping (fail: down)
+ *   recording.rtpengine      ng ping (fail: down); its uptime (a restart is an event, via onRestart)
  *   recording.spool          rtpengine's spool folders exist and are writable (recreated if deleted)
  *   recording.stalled        connected calls whose recording does not grow; archive backlog
  *   recording.orphans        in-progress files rtpengine no longer owns (adopted after a while)
- *   recording.incomplete     calls recorded with less audio than they lasted (fault window)
+ *   recording.incomplete     calls whose recording is incomplete (fault window)
  *   recording.unrecorded     calls Kamailio connected without a recording (fault window)
  *   recording.disk.archive / recording.disk.spool   free space and days left at the current rate
  */
@@ -19,7 +19,9 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { callIdFromSpoolName } from '../../../hardware/rtpengine/metadata.js';
-import type { RtpengineNg } from '../../../hardware/rtpengine/ng.js';
+import type { NgDict, RtpengineNg } from '../../../hardware/rtpengine/ng.js';
+import { uptimeSeconds } from '../../../hardware/rtpengine/streamStats.js';
+import { type RtpengineRestart, RtpengineRestartWatch } from '../audiolog/rtpengineRestarts.js';
 import type { CallAudit } from '../audiolog/callAudit.js';
 import type { AudiologChecks } from '../config/audiolog.js';
 import type { Signal, SignalStatus } from '../core/signal.js';
@@ -29,7 +31,7 @@ import { type Clock, type SignalSink, timersOf } from './monitor.js';
 import { PollingMonitor } from './pollingMonitor.js';
 
 export interface RecordingMonitorDeps {
-  ng: Pick<RtpengineNg, 'ping' | 'query' | 'address'>;
+  ng: Pick<RtpengineNg, 'ping' | 'query' | 'statistics' | 'address'>;
   spoolDir: string;
   archiveDir: string;
   store: Pick<AudiologStore, 'bytesArchivedSince'>;
@@ -44,6 +46,10 @@ export interface RecordingMonitorDeps {
   onSpoolRecreated?: (dir: string) => void;
   /** Where a bug in the loop itself is reported (once). */
   guard?: Guard;
+  /** rtpengine's answer about an in-progress recording's call (its per-stream packet counters). */
+  onCallQueried?: (callId: string, answer: NgDict, at: number) => void;
+  /** rtpengine restarted; `recording` are the Call-IDs it was recording just before. */
+  onRestart?: (restart: RtpengineRestart, recording: string[]) => void;
 }
 
 const DAY = 86_400_000;
@@ -60,6 +66,8 @@ export class RecordingMonitor extends PollingMonitor {
   readonly name = 'recording';
   private readonly tmp = new Map<string, TmpSeen>();
   private rtpengineUp = false;
+  /** rtpengine's restarts, seen by its uptime (the audio log asks which one cut a recording). */
+  readonly restarts = new RtpengineRestartWatch();
 
   constructor(private readonly d: RecordingMonitorDeps) {
     const timers = timersOf(d.clock);
@@ -100,6 +108,7 @@ export class RecordingMonitor extends PollingMonitor {
       const rtt = await this.d.ng.ping();
       this.rtpengineUp = true;
       out.push(this.sig('recording.rtpengine', 'ok', Math.round(rtt * 10) / 10, `rtpengine at ${this.d.ng.address} answers`, 'ms'));
+      await this.watchRestart();
     } catch (err) {
       this.rtpengineUp = false;
       out.push(this.sig('recording.rtpengine', 'fail', null, `${(err as Error).message} — calls are NOT being recorded`));
@@ -131,12 +140,28 @@ export class RecordingMonitor extends PollingMonitor {
         c.incomplete > 0 ? 'warn' : 'ok',
         c.incomplete,
         c.incomplete > 0
-          ? `${c.incomplete} recording(s) in the last ${win} hold less audio than the call lasted: ${names(c.newest, 'incomplete')}`
+          ? `${c.incomplete} recording(s) in the last ${win} are incomplete (audio sent but not recorded, or cut off): ${names(c.newest, 'incomplete')}`
           : `no incomplete recordings in the last ${win}`,
       ),
     );
     out.push(...(await this.disk(now)));
     return out;
+  }
+
+  /** rtpengine's uptime: a start that moved forward is a restart (the calls it recorded lost their recording). */
+  private async watchRestart(): Promise<void> {
+    let uptime: number | null = null;
+    try {
+      uptime = uptimeSeconds(await this.d.ng.statistics());
+    } catch {
+      return; // answered the ping: a lost statistics answer is no news
+    }
+    if (uptime === null) return;
+    const restart = this.restarts.observe(this.d.clock.now(), uptime);
+    if (!restart) return;
+    // What it was recording at the previous round: those recordings end at the restart.
+    const recording = [...this.tmp.keys()].map((n) => callIdFromSpoolName(n) ?? n);
+    this.d.onRestart?.(restart, recording);
   }
 
   private async spool(): Promise<Signal> {
@@ -205,7 +230,9 @@ export class RecordingMonitor extends PollingMonitor {
       if (!this.rtpengineUp) known = false;
       else if (callId) {
         try {
-          known = (await this.d.ng.query(callId)) !== null;
+          const answer = await this.d.ng.query(callId);
+          known = answer !== null;
+          if (answer) this.d.onCallQueried?.(callId, answer, this.d.clock.now());
         } catch {
           known = true; // cannot tell: never adopt on a guess
         }

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { type ChainEntry, type ChainKind, canonicalJson, entryHash, GENESIS_HASH } from '../audiolog/chain.js';
 import type { Db } from './db.js';
 
-export type RecordingStatus = 'complete' | 'incomplete' | 'no-audio';
+export type RecordingStatus = 'complete' | 'one-sided' | 'incomplete' | 'no-audio';
 export type RecordingKind = 'call' | 'test';
 
 export interface RecordingInput {

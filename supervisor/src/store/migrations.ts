@@ -293,4 +293,37 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, address)
   );
   `,
+  // issue #16: a recording of a one-way call (one side sent no audio at all) is faithful to the
+  // wire but one-sided — its own status, not "complete". SQLite cannot change a CHECK in
+  // place: the table is rebuilt with the same rows (nothing references it by foreign key).
+  `
+  CREATE TABLE audiolog_recordings_v2 (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('call','test')),
+    status TEXT NOT NULL CHECK (status IN ('complete','one-sided','incomplete','no-audio')),
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    caller TEXT,
+    called TEXT,
+    route TEXT,
+    centre TEXT,
+    audio_ms INTEGER NOT NULL,
+    connected_ms INTEGER,
+    dir TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    chain_seq INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    hold_case TEXT,
+    deleted_at INTEGER,
+    summary_json TEXT NOT NULL
+  );
+  INSERT INTO audiolog_recordings_v2 SELECT id, source, call_id, kind, status, started_at, ended_at, caller, called, route,
+    centre, audio_ms, connected_ms, dir, bytes, chain_seq, held, hold_case, deleted_at, summary_json FROM audiolog_recordings;
+  DROP TABLE audiolog_recordings;
+  ALTER TABLE audiolog_recordings_v2 RENAME TO audiolog_recordings;
+  CREATE INDEX audiolog_recordings_call ON audiolog_recordings(call_id);
+  CREATE INDEX audiolog_recordings_started ON audiolog_recordings(started_at);
+  `,
 ];

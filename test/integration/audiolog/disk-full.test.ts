@@ -1,9 +1,10 @@
 /**
  * Acceptance 4 (issue #7): the spool disk fills up during a call (a tiny tmpfs
  * as rtpengine's recording dir). rtpengine keeps answering "ok" and writes no
- * log line (measured, ops/rtpengine/README.md); only comparing the captured audio with the call's length
- * tells. The call must come out as "recording incomplete", and the spool disk
- * signal must say it is full.
+ * log line (measured, ops/rtpengine/README.md); rtpengine's own per-stream
+ * packet counters (more packets received than the file holds) and the captured
+ * audio against the call's length tell. The call must come out as "recording
+ * incomplete", and the spool disk signal must say it is full.
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
