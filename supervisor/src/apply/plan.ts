@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { announcementScenarioXml } from '../../../hardware/sip/announcement.js';
 import { writePrompt } from '../../../hardware/sip/prompt.js';
 import { audiologSchema } from '../config/audiolog.js';
@@ -96,17 +97,37 @@ function controlSecret(calls: CallsConfig, root: string, dryRun: boolean): strin
   return '0'.repeat(64);
 }
 
-/**
- * The route the dispatcher list starts Kamailio on: the supervisor persists a failover
- * into the list, and apply must not undo it. Kept when the file on disk is the backup
- * rendering of this very config; otherwise local (the running supervisor re-applies its
- * route after Kamailio reloads the list).
- */
-function listTarget(existing: Buffer | null, backupList: string): 'local' | 'backup' {
-  return existing !== null && existing.toString('utf8') === backupList ? 'backup' : 'local';
+/** The supervisor's last decided route, read-only from its store; null without one. */
+function lastStoredRoute(dbFile: string): 'local' | 'backup' | null {
+  if (!existsSync(dbFile)) return null;
+  try {
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare('SELECT route FROM decisions ORDER BY id DESC LIMIT 1').get() as { route?: string } | undefined;
+      return row?.route === 'backup' ? 'backup' : row?.route === 'local' ? 'local' : null;
+    } finally {
+      db.close();
+    }
+  } catch {
+    // A store apply cannot read (older layout, locked): the list's own evidence decides.
+    return null;
+  }
 }
 
-async function kamailioFiles(calls: CallsConfig, root: string, dryRun: boolean): Promise<DesiredFile[]> {
+/**
+ * The route the dispatcher list starts Kamailio on: the supervisor persists a failover
+ * into the list, and apply must not undo it. The list on disk says which route it holds
+ * when it is one of this config's two renderings; when the config changed (other URIs),
+ * the supervisor's last stored decision says; with neither, local.
+ */
+function listTarget(existing: Buffer | null, lists: { local: string; backup: string }, stored: () => 'local' | 'backup' | null): 'local' | 'backup' {
+  const text = existing?.toString('utf8');
+  if (text === lists.backup) return 'backup';
+  if (text === lists.local) return 'local';
+  return stored() ?? 'local';
+}
+
+async function kamailioFiles(calls: CallsConfig, dataDir: string, root: string, dryRun: boolean): Promise<DesiredFile[]> {
   const dispatcherListPath = dispatcherListPathOf(calls);
   const input = renderInputFromConfig(calls, { dispatcherListPath, controlSecret: controlSecret(calls, root, dryRun) });
   let existing: Buffer | null = null;
@@ -115,7 +136,8 @@ async function kamailioFiles(calls: CallsConfig, root: string, dryRun: boolean):
   } catch {
     // first apply
   }
-  const target = listTarget(existing, renderKamailio(input, 'backup').dispatcherList);
+  const lists = { local: renderKamailio(input, 'local').dispatcherList, backup: renderKamailio(input, 'backup').dispatcherList };
+  const target = listTarget(existing, lists, () => lastStoredRoute(rooted(root, path.join(dataDir, 'vaktpost.db'))));
   const r = renderKamailio(input, target);
   return [
     // The cfg holds the control keys: owner (Kamailio, root) only, as writeKamailioFiles writes it.
@@ -176,7 +198,7 @@ export async function planApply(cfg: VaktpostConfig, opts: { root: string; dryRu
   const notes: string[] = [];
   const calls = cfg.calls;
   if (calls) {
-    files.push(...(await kamailioFiles(calls, opts.root, opts.dryRun)));
+    files.push(...(await kamailioFiles(calls, cfg.box.dataDir, opts.root, opts.dryRun)));
     // Kamailio's flatstore does not create its folder: without it the first calls have no record.
     if (calls.callRecords.enabled) dirs.push(calls.callRecords.dir);
     files.push(...(await announcementFiles(cfg, calls)));

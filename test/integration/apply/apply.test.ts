@@ -15,6 +15,8 @@ import YAML from 'yaml';
 import { runApplyCli } from '../../../supervisor/src/apply/cli.js';
 import type { UnitControl } from '../../../supervisor/src/apply/unitControl.js';
 import { loadConfigFile } from '../../../supervisor/src/config/load.js';
+import { openDb } from '../../../supervisor/src/store/db.js';
+import { Store } from '../../../supervisor/src/store/store.js';
 import { loadControlSecret } from '../../../supervisor/src/reconcilers/kamailio/controlSecret.js';
 import { renderInputFromConfig, renderKamailio } from '../../../supervisor/src/reconcilers/kamailio/render.js';
 import { KAMAILIO } from '../../helpers/kamailio.js';
@@ -186,6 +188,40 @@ t.test('a changed file reloads only its unit; a persisted failover in the dispat
   t.equal(c.code, 0, c.err);
   t.equal(await readFile(path.join(root, DATA, 'kamailio/dispatcher.list'), 'utf8'), backupList, 'the backup route stays in the list');
   t.same(kept.reloaded, [], 'and nothing is reloaded');
+
+  // The config changes the centres while the box is failed over: the list on disk is no
+  // rendering of the new config, so the supervisor's last stored decision (backup) decides.
+  const store = new Store(openDb(path.join(root, DATA, 'vaktpost.db')));
+  store.insertDecision(
+    {
+      at: Date.now(),
+      mode: 'failover',
+      route: 'backup',
+      previousMode: 'normal',
+      previousRoute: 'local',
+      routeChanged: true,
+      reasons: [],
+      override: null,
+      decidedBy: 'builtin',
+    },
+    [],
+  );
+  store.close();
+  const moved = { ...testConfig({ noReplyMs: 3000, mgmt: ['10.20.9.0/24', '10.40.0.0/24'], audioFile }) };
+  moved.calls.centres.backup.uris = ['sip:116117@10.30.0.10:5060', 'sip:116117@10.30.0.11:5060'];
+  await writeFile(cfgFile, YAML.stringify(moved));
+  const afterMove = await applyInProcess(cfgFile, root, new RecordingUnits());
+  t.equal(afterMove.code, 0, afterMove.err);
+  const movedCfg = loadConfigFile(cfgFile);
+  if (!movedCfg.calls) throw new Error('test config has calls');
+  const movedInput = renderInputFromConfig(movedCfg.calls, { dispatcherListPath: `${DATA}/kamailio/dispatcher.list`, controlSecret: secret });
+  t.equal(
+    await readFile(path.join(root, DATA, 'kamailio/dispatcher.list'), 'utf8'),
+    renderKamailio(movedInput, 'backup').dispatcherList,
+    'new centres, still on backup (from the stored decision)',
+  );
+  await writeFile(cfgFile, conf({ noReplyMs: 3000, mgmt: ['10.20.9.0/24', '10.40.0.0/24'] }));
+  t.equal((await applyInProcess(cfgFile, root, new RecordingUnits())).code, 0);
 
   // A file whose mode was loosened is put right without a reload.
   await chmod(path.join(root, DATA, 'kamailio/kamailio.cfg'), 0o644);
