@@ -24,15 +24,14 @@ export const APPLY_USAGE = 'usage: vaktpost apply [-c FILE] [--root DIR] [--dry-
 
 /** The text printed for a report: what changed, what was reloaded, what to know. */
 export function formatReport(r: ApplyReport): string {
-  const width = Math.max(9, ...r.files.map((f) => f.status.length));
+  const verbOf = (status: string) => (r.dryRun && status !== 'unchanged' ? `would be ${status}` : status);
+  const width = Math.max(...r.files.map((f) => verbOf(f.status).length), 'reloaded'.length);
   const lines: string[] = [];
-  for (const f of r.files) {
-    const verb = r.dryRun && f.status !== 'unchanged' ? `would be ${f.status}` : f.status;
-    lines.push(`${verb.padEnd(width)}  ${f.path}${f.check ? `  (${f.check})` : ''}`);
-  }
+  for (const f of r.files) lines.push(`${verbOf(f.status).padEnd(width)}  ${f.path}${f.check ? `  (${f.check})` : ''}`);
   for (const u of r.units) {
-    if (u.result === 'reloaded') lines.push(`reloaded   ${u.unit}`);
-    else if (u.result === 'failed') lines.push(`FAILED     ${u.unit}: ${u.detail}`);
+    if (u.result === 'reloaded') lines.push(`${'reloaded'.padEnd(width)}  ${u.unit}`);
+    else if (u.result === 'failed') lines.push(`${'FAILED'.padEnd(width)}  ${u.unit}: ${u.detail}`);
+    else if (r.dryRun) lines.push(`${'would reload'.padEnd(width)}  ${u.unit}`);
     else lines.push(`not reloaded ${u.unit} (${u.detail}) — to load it: systemctl reload-or-restart ${u.unit}`);
   }
   if (r.units.length === 0) lines.push(r.dryRun ? 'nothing would change (ingenting å endre)' : 'no unit reloaded: nothing changed (ingenting endret)');
