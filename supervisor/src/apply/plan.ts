@@ -192,6 +192,42 @@ async function recordingFiles(cfg: VaktpostConfig, calls: CallsConfig): Promise<
   return out;
 }
 
+/** What the units shipped in ops/ hard-code (systemd cannot read vaktpost.yaml). */
+const SHIPPED = {
+  dataDir: '/var/lib/vaktpost',
+  kamailioDir: '/var/lib/vaktpost/kamailio',
+  announcement: 'sip:announcement@127.0.0.1:5090',
+  mediaPort: 16_000,
+  spoolDir: '/var/spool/vaktpost/rtpengine',
+};
+
+/** Where the config and the shipped units disagree: said after the file list, with the fix. */
+function unitNotes(cfg: VaktpostConfig): string[] {
+  const notes: string[] = [];
+  const dropIn = (unit: string) => `systemctl edit ${unit}`;
+  if (cfg.box.dataDir.replace(/\/+$/, '') !== SHIPPED.dataDir) {
+    notes.push(
+      `box.dataDir is ${cfg.box.dataDir}, but the shipped units read ${SHIPPED.dataDir}/{announcement,rtpengine,nftables}: point them at it with a drop-in (${dropIn(UNITS.announcement)}, ${dropIn(UNITS.rtpengine)}, ${dropIn(UNITS.firewall)})`,
+    );
+  }
+  const calls = cfg.calls;
+  if (!calls) return notes;
+  if (calls.configDir.replace(/\/+$/, '') !== SHIPPED.kamailioDir) {
+    notes.push(`calls.configDir is ${calls.configDir}, but vaktpost-kamailio.service reads ${SHIPPED.kamailioDir}/kamailio.cfg: ${dropIn(UNITS.kamailio)}`);
+  }
+  if (calls.announcement.uris[0] !== SHIPPED.announcement || calls.announcement.mediaPort !== SHIPPED.mediaPort) {
+    notes.push(
+      `vaktpost-announcement.service runs SIPp as ${SHIPPED.announcement} with media from ${SHIPPED.mediaPort}; the config says ${calls.announcement.uris[0]}, media ${calls.announcement.mediaPort}: match them (${dropIn(UNITS.announcement)})`,
+    );
+  }
+  if (calls.recording.enabled && cfg.audiolog?.rtpengine.spoolDir !== undefined && cfg.audiolog.rtpengine.spoolDir !== SHIPPED.spoolDir) {
+    notes.push(
+      `audiolog.rtpengine.spoolDir is ${cfg.audiolog.rtpengine.spoolDir}, but vaktpost-rtpengine.service creates ${SHIPPED.spoolDir}: ${dropIn(UNITS.rtpengine)}`,
+    );
+  }
+  return notes;
+}
+
 export async function planApply(cfg: VaktpostConfig, opts: { root: string; dryRun: boolean }): Promise<Plan> {
   const files: DesiredFile[] = [];
   const dirs: string[] = [];
@@ -216,5 +252,6 @@ export async function planApply(cfg: VaktpostConfig, opts: { root: string; dryRu
   } else {
     notes.push("firewall.enabled is false: no ruleset rendered (the box's firewall is managed elsewhere)");
   }
+  notes.push(...unitNotes(cfg));
   return { files, dirs, notes };
 }

@@ -98,6 +98,15 @@ t.test('apply into an empty root: every file created, checked, at the path its u
   t.match(first.stdout, /vaktpost\.nft {2}\(nft -c: ok\)/, 'nft -c accepted the ruleset');
   t.match(first.stdout, /chrony\/conf\.d\/vaktpost\.conf {2}\(chronyd -p: ok\)/, 'chronyd -p accepted the chrony file');
   t.match(first.stdout, /^not reloaded vaktpost-kamailio\.service \(--root .*\) — to load it: systemctl reload-or-restart vaktpost-kamailio\.service$/m);
+  t.match(
+    first.stdout,
+    new RegExp(`^note: box\\.dataDir is ${DATA}, but the shipped units read /var/lib/vaktpost/.*systemctl edit vaktpost-announcement\\.service`, 'm'),
+    'says the shipped units need a drop-in',
+  );
+  t.match(
+    first.stdout,
+    new RegExp(`^note: calls\\.configDir is ${DATA}/kamailio, but vaktpost-kamailio\\.service reads /var/lib/vaktpost/kamailio/kamailio\\.cfg`, 'm'),
+  );
 
   // Paths follow box.dataDir: nothing lands in the default /var/lib/vaktpost.
   const files = await tree(root);
