@@ -1,7 +1,7 @@
 /**
  * One-shot prober for firewall tests, run in the namespace outside the box:
  *   ip netns exec <ns> node --import tsx portProbe.ts '<json>'
- * Input: { dst, timeoutMs, probes: [{ proto, src, port }], sentinel?: { src, port } }.
+ * Input: { dst, timeoutMs, probes: [{ proto, src, port, timeoutMs? }], sentinel?: { src, port } }.
  * Every probe starts at once, each from its own source address. TCP: `open` (connected),
  * `refused` (RST) or `timeout` (dropped). UDP: the datagram is sent (`sent`); whether it
  * arrived is for the listener to say. After the TCP probes have finished, the sentinel
@@ -16,6 +16,8 @@ interface Probe {
   proto: 'tcp' | 'udp';
   src: string;
   port: number;
+  /** This probe's own TCP timeout (e.g. long for a port that should answer: it returns at once). */
+  timeoutMs?: number;
 }
 const spec = JSON.parse(process.argv[2] ?? '{}') as { dst: string; timeoutMs: number; probes: Probe[]; sentinel?: { src: string; port: number } };
 
@@ -27,7 +29,7 @@ function tcp(p: Probe): Promise<string> {
       s.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => done('timeout'), spec.timeoutMs);
+    const timer = setTimeout(() => done('timeout'), p.timeoutMs ?? spec.timeoutMs);
     s.once('connect', () => done('open'));
     s.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'refused' : `error ${e.code}`));
   });
