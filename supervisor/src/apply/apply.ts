@@ -2,10 +2,11 @@
  * `vaktpost apply`: make the box's daemons run what vaktpost.yaml says.
  *
  * Guarantees:
- * - all or nothing for the files: every file that would change is first written next to
+ * - all or nothing for the checks: every file that would change is first written next to
  *   its target and passed through its daemon's checker; only when all pass are they
  *   renamed into place (rename is atomic: a daemon starting meanwhile reads the old file
- *   or the new one, never half of one). A refused file leaves the box as it was.
+ *   or the new one, never half of one). A refused file leaves the box as it was. (A rename
+ *   failing half-way — a disk error — leaves the earlier files renamed; apply again.)
  * - an unchanged file is not rewritten (its mode is put right) and reloads nothing;
  * - only the units whose files changed are reloaded, each once, in dependency order
  *   (firewall, chrony, rtpengine, announcement, Kamailio last: it uses the other two);
@@ -66,6 +67,13 @@ interface Staged {
   check: CheckResult | null;
 }
 
+/** `kamailio -c: ok`, or why it was not checked (the checker is not installed). */
+function checkText(s: Staged): string | null {
+  if (!s.file.check) return null;
+  const r = s.check;
+  return `${CHECK_LABEL[s.file.check]}: ${r === null ? 'not run' : r.checked ? 'ok' : `not checked (${r.why})`}`;
+}
+
 export async function applyConfig(cfg: VaktpostConfig, opts: { root: string; dryRun: boolean; units: UnitControl }): Promise<ApplyReport> {
   const plan = await planApply(cfg, opts);
   const outcomes: FileOutcome[] = [];
@@ -101,12 +109,7 @@ export async function applyConfig(cfg: VaktpostConfig, opts: { root: string; dry
     if (scratch) await rm(scratch, { recursive: true, force: true });
     else for (const s of staged) await rm(s.tmp, { force: true });
   }
-  for (const s of staged) {
-    const check = s.file.check
-      ? `${CHECK_LABEL[s.file.check]}: ${s.check?.checked ? 'ok' : `not checked (${s.check && !s.check.checked ? s.check.why : '?'})`}`
-      : null;
-    outcomes.push({ path: s.file.path, status: s.status, check, unit: s.file.unit ?? null });
-  }
+  for (const s of staged) outcomes.push({ path: s.file.path, status: s.status, check: checkText(s), unit: s.file.unit ?? null });
   // The report lists the files in the plan's order.
   const order = new Map(plan.files.map((f, i) => [f.path, i]));
   outcomes.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
