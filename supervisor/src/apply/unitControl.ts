@@ -26,7 +26,7 @@ export class SystemctlUnitControl implements UnitControl {
   constructor(opts: { systemctl?: string; timeoutMs?: number } = {}) {
     this.systemctl = opts.systemctl ?? 'systemctl';
     this.timeoutMs = opts.timeoutMs ?? 90_000;
-    this.unavailable = systemdRunning() ? null : 'systemd is not running here (not PID 1)';
+    this.unavailable = systemdRunning() ? null : 'systemd is not PID 1 here';
   }
 
   private readonly systemctl: string;
