@@ -39,7 +39,9 @@ export async function speakUlaw(part: PromptPart): Promise<Buffer> {
     const wav = path.join(dir, 'speech.wav');
     const raw = path.join(dir, 'speech.ulaw');
     await tool('espeak-ng', ['-v', part.voice, '-s', '150', '-w', wav, part.text], 'espeak-ng');
-    await tool('sox', [wav, '-r', '8000', '-c', '1', '-e', 'u-law', '-t', 'raw', raw], 'sox');
+    // -R: repeatable (sox seeds its dither with a fixed number), so the same text gives the same
+    // bytes and `vaktpost apply` does not restart the announcement for a prompt that did not change.
+    await tool('sox', ['-R', wav, '-r', '8000', '-c', '1', '-e', 'u-law', '-t', 'raw', raw], 'sox');
     const bytes = await readFile(raw);
     if (bytes.length < ULAW_BYTES_PER_SECOND / 4) {
       throw new Error(`espeak-ng produced only ${bytes.length} bytes for "${part.text}" (voice ${part.voice}) — is the voice installed?`);

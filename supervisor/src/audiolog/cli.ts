@@ -25,7 +25,7 @@ import { openDb } from '../store/db.js';
 import { Store } from '../store/store.js';
 import { AccessRefused, AudiologAccess } from './access.js';
 import { writeNoticeFile } from './notice.js';
-import { renderRtpengineConf } from './rtpengineConf.js';
+import { renderRtpengineConf, rtpengineConfPathOf } from './rtpengineConf.js';
 import { spoolPendingSources } from './spoolWatcher.js';
 import { verifyAudiolog } from './verify.js';
 
@@ -75,7 +75,8 @@ export async function runAudiologCli(
   const s = sections(cfg);
 
   if (sub === 'render-rtpengine') {
-    const out = values.out ?? '/var/lib/vaktpost/rtpengine/rtpengine.conf';
+    // Follows box.dataDir (it wrote to /var/lib/vaktpost whatever the config said).
+    const out = values.out ?? rtpengineConfPathOf(cfg.box.dataDir);
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, renderRtpengineConf({ daemon: s.audiolog.rtpengine, ng: s.recording.rtpengine }));
     io.out(`wrote ${out}\n`);

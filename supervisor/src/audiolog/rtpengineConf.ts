@@ -45,6 +45,14 @@ export function renderRtpengineConf(i: RtpengineConfInput): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Where rtpengine's config is written (`vaktpost apply`, `vaktpost audiolog render-rtpengine`)
+ * and read (ops/rtpengine/systemd/vaktpost-rtpengine.service, with the default data dir).
+ */
+export function rtpengineConfPathOf(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}/rtpengine/rtpengine.conf`;
+}
+
 /** The spool's three folders, as rtpengine names them. */
 export function spoolDirs(spoolDir: string): { pcaps: string; tmp: string; metadata: string } {
   return { pcaps: `${spoolDir}/pcaps`, tmp: `${spoolDir}/tmp`, metadata: `${spoolDir}/metadata` };

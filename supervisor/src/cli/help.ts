@@ -57,6 +57,17 @@ vaktpost deviation close ID --as NAME --comment TEXT
   Record, acknowledge or close a deviation, signed by a person. Needs the running supervisor.`,
   duties: `vaktpost duties [--json | --format csv [--out FILE]]
   The scheduled duties' last runs (drills, reports, checks).`,
+  apply: `vaktpost apply [-c FILE] [--root DIR] [--dry-run] [--no-reload]
+  Render every daemon's config from the config — Kamailio (cfg, dispatcher list), the announcement
+  (scenario, prompt), rtpengine, chrony (sources, LAN access), the nftables firewall — check each with
+  its daemon's checker (kamailio -c, nft -c, chronyd -p), write the changed ones atomically and reload
+  only their units (systemctl reload-or-restart). One line per file: created, changed or unchanged.
+  ${CONFIG}
+  --root DIR          write under DIR (an image, a test); reloads nothing
+  --dry-run           check and show what would change; write and reload nothing
+  --no-reload         write, but leave the units alone (printed: what to reload)
+  exit ${EXIT.ok}: done   ${EXIT.dataErr}: invalid config, or a checker refused a rendered file (nothing written)
+       ${EXIT.unavailable}: written, but a unit failed to reload   ${EXIT.cantCreate}/${EXIT.noPerm}: cannot write (run as root)`,
 };
 
 /** One line per command for `vaktpost --help`. */
@@ -75,6 +86,7 @@ const SUMMARY: Record<string, string> = {
   deviations: 'list the deviation log',
   deviation: 'open, acknowledge or close a deviation',
   duties: "the scheduled duties' last runs",
+  apply: "render every daemon's config and the firewall from the config; reload what changed",
 };
 
 export function generalHelp(version: string): string {

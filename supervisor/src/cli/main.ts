@@ -15,6 +15,7 @@
  *   drill [-c FILE]               run the failover drill now (exit 3 if it fails)
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
  *   user passwd NAME [-c FILE]
+ *   apply [-c FILE] [--root DIR] [--dry-run] [--no-reload]   render every daemon's config, reload what changed
  *   --help, <command> --help, --version
  * Exit codes: exitCodes.ts (sysexits; README "CLI").
  */
@@ -129,6 +130,11 @@ async function main(argv: string[]): Promise<void> {
     const { runAudiologCli } = await import('../audiolog/cli.js');
     const code = await runAudiologCli(rest, DEFAULT_CONFIG, { out: say, err: (s) => process.stderr.write(textForTerminal(s)) });
     process.exit(code === 2 ? EXIT.usage : code);
+  }
+  if (cmd === 'apply') {
+    // Its own options (--root, --dry-run, --no-reload).
+    const { runApplyCli } = await import('../apply/cli.js');
+    process.exit(await runApplyCli(rest, DEFAULT_CONFIG, { out: say, err: (s) => process.stderr.write(textForTerminal(s)) }));
   }
   let parsed: ReturnType<typeof parseOptions>;
   try {
@@ -346,7 +352,7 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
       // Writes kamailio.cfg and dispatcher.list from the `calls` section (the one source of
       // truth); run before starting Kamailio (ops/kamailio/systemd).
       const cfg = loadConfig(values.config);
-      if (!cfg.calls) fail('the config has no `calls` section : nothing to render — see ops/kamailio/calls.example.yaml', EXIT.dataErr);
+      if (!cfg.calls) fail('the config has no `calls` section : nothing to render — see ops/vaktpost.example.yaml', EXIT.dataErr);
       const { writeKamailioFiles } = await import('../reconcilers/kamailio/files.js');
       const w = await writeKamailioFiles(cfg.calls);
       for (const f of [w.cfg, w.dispatcherList]) process.stdout.write(`${f.path}: ${f.changed ? 'written' : 'unchanged'}\n`);
@@ -385,7 +391,7 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
     }
     default:
       throw new UsageError(
-        `unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, audiolog, report, deviations, deviation, duties, flows, kamailio-render, user`,
+        `unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, audiolog, report, deviations, deviation, duties, flows, kamailio-render, user, apply`,
       );
   }
 }

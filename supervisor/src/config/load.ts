@@ -94,7 +94,7 @@ const UNMONITORED: Record<Subsystem, { why: string; fix: string }> = {
   },
   telephony: {
     why: 'neither a `calls:` section (Kamailio) nor `upstream.heartbeat` is configured',
-    fix: 'configure `calls:` (ops/kamailio/calls.example.yaml) or `upstream.heartbeat`',
+    fix: 'configure `calls:` (see ops/vaktpost.example.yaml) or `upstream.heartbeat`',
   },
   recording: {
     why: 'the audio log is not on (`audiolog.enabled` and `calls.recording.enabled` both needed)',

@@ -9,6 +9,7 @@ import { SUBSYSTEMS } from '../core/signal.js';
 import { audiologSchema } from './audiolog.js';
 import { callsSchema } from './calls.js';
 import { evidenceSchema } from './evidence.js';
+import { firewallSchema } from './firewall.js';
 import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
 import { systemSchema } from './system.js';
@@ -99,6 +100,8 @@ export const configSchema = z
     upstream: UpstreamConfigSchema.prefault({}),
     /** The box itself: CPU temperature, memory and disk space (alarms; not a failover trigger by default). */
     system: systemSchema.prefault({}),
+    /** The host firewall `vaktpost apply` renders: inbound default drop; SIP/RTP from the trunk and centres, NTP/UI/SSH from the LAN and management networks. */
+    firewall: firewallSchema.prefault({}),
   })
   .refine((c) => !c.audiolog?.enabled || c.calls?.recording.enabled === true, {
     path: ['audiolog'],

@@ -58,9 +58,45 @@ export const timeAuditSchema = z
     path: ['hosts'],
   });
 
+/** An NTP server or pool chronyd follows (rendered by `vaktpost apply`, always `iburst maxpoll 6`). */
+export const chronySourceSchema = z.strictObject({
+  /** `pool`: a DNS name with several servers behind it (chronyd uses up to 4); `server`: one server. */
+  kind: z.enum(['server', 'pool']).default('server'),
+  host: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9.:-]+$/, { message: 'expected a host name or IP address (no scheme, no port)' }),
+});
+
+/**
+ * What `vaktpost apply` writes for chronyd: the settings that depend on this box — the
+ * upstream servers and `allow` for firewall.lanNetworks and firewall.managementNetworks.
+ * The rest is static (ops/chrony/chrony.conf, which reads this file through `confdir`).
+ */
+export const chronydSchema = z.strictObject({
+  /** false: apply leaves chrony alone. */
+  render: z.boolean().default(true),
+  /** The rendered file; ops/chrony/chrony.conf has `confdir /etc/chrony/conf.d`. */
+  confFile: z
+    .string()
+    .regex(/^\/[^\s"]*\.conf$/, { message: 'expected an absolute path ending in .conf, e.g. /etc/chrony/conf.d/vaktpost.conf' })
+    .default('/etc/chrony/conf.d/vaktpost.conf'),
+  /** At least three independent sources, so one wrong server is outvoted (ops/chrony/README.md). */
+  sources: z
+    .array(chronySourceSchema)
+    .min(1)
+    .default([{ kind: 'pool', host: 'no.pool.ntp.org' }]),
+  /** The chrony unit apply restarts when the file changed (Debian: chrony.service). */
+  unit: z
+    .string()
+    .regex(/^[A-Za-z0-9@._-]+$/)
+    .default('chrony.service'),
+});
+
 export const timeConfigSchema = z
   .strictObject({
     chronyc: chronycSchema.prefault({}),
+    chronyd: chronydSchema.prefault({}),
     /** How often chronyd is asked (ms). */
     pollMs: z.number().int().min(100).max(60_000).default(1000),
     /** Error bound (and |offset|) at which the time signals warn / fail, seconds. KoKom T4: 1 s. */

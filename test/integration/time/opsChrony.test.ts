@@ -5,12 +5,15 @@
  * sees the upstream's offset, through the box.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ChronycClient } from '../../../hardware/chrony/index.js';
+import { renderChronyConf } from '../../../supervisor/src/apply/chrony.js';
+import { loadConfigFile } from '../../../supervisor/src/config/load.js';
 import { sntpQuery } from '../../../hardware/ntp/index.js';
 import { CHRONYC, CHRONYD, startChronyd } from '../../helpers/chronyd.js';
 import { startNtpServer, withinNtpBound } from '../../helpers/ntpServer.js';
@@ -23,11 +26,23 @@ const OPS_CONF = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const BOX_ONLY =
   /^(sourcedir|confdir|driftfile|rtcsync|logdir|log|keyfile|ntsdumpdir|dumpdir|pidfile|bindcmdaddress|cmdport|port|allow|binddevice|bindaddress)\b/;
 
-t.test('chronyd accepts ops/chrony/chrony.conf as written', async (t) => {
+t.test('chronyd accepts ops/chrony/chrony.conf as written, with what `vaktpost apply` renders into its confdir', async (t) => {
   const { stdout } = await execFileP(CHRONYD, ['-p', '-f', OPS_CONF]);
   t.match(stdout, /^local stratum 10 orphan$/m);
-  t.match(stdout, /^allow /m);
   t.match(stdout, /^cmdport 0$/m);
+  // The box's part (sources, LAN access) comes from the example config through apply's renderer.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vaktpost-chrony-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cfg = loadConfigFile(path.resolve(path.dirname(OPS_CONF), '../vaktpost.example.yaml'));
+  await mkdir(path.join(dir, 'conf.d'));
+  await writeFile(path.join(dir, 'conf.d', 'vaktpost.conf'), renderChronyConf(cfg));
+  const text = await readFile(OPS_CONF, 'utf8');
+  t.match(text, /^confdir \/etc\/chrony\/conf\.d$/m, 'chrony.conf reads the rendered file from /etc/chrony/conf.d');
+  await writeFile(path.join(dir, 'chrony.conf'), text.replace(/^confdir .*$/m, `confdir ${path.join(dir, 'conf.d')}`));
+  const both = await execFileP(CHRONYD, ['-p', '-f', path.join(dir, 'chrony.conf')]);
+  t.match(both.stdout, /^allow 10\.20\.0\.0\/24$/m, 'allow for the LAN (firewall.lanNetworks)');
+  t.match(both.stdout, /^allow 10\.20\.9\.0\/24$/m, 'allow for the management network');
+  t.match(both.stdout, /^pool no\.pool\.ntp\.org iburst maxpoll 6 maxsources 4$/m, 'the upstream pool, maxpoll 6');
 });
 
 t.test('the box config serves the followed time to LAN clients', async (t) => {

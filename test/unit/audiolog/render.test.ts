@@ -2,7 +2,8 @@
  * The audio log's pieces of rendered config: rtpengine's own file, and the
  * WITH_RTPENGINE blocks of the Kamailio cfg (on only with calls.recording).
  * ops/rtpengine/rtpengine.conf.example is the rendering of
- * ops/rtpengine/audiolog.example.yaml (VAKTPOST_WRITE_EXAMPLES=1 regenerates).
+ * the `calls.recording` and `audiolog` sections of ops/vaktpost.example.yaml
+ * (VAKTPOST_WRITE_EXAMPLES=1 regenerates).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,8 +21,8 @@ const base = {
   announcement: { uris: ['sip:announcement@127.0.0.1:5090'] },
 };
 
-t.test('rtpengine.conf.example is the rendering of audiolog.example.yaml', async (t) => {
-  const doc = YAML.parse(await readFile(path.join(OPS, 'audiolog.example.yaml'), 'utf8')) as { calls: { recording: unknown }; audiolog: unknown };
+t.test('rtpengine.conf.example is the rendering of the example config', async (t) => {
+  const doc = YAML.parse(await readFile(path.join(OPS, '..', 'vaktpost.example.yaml'), 'utf8')) as { calls: { recording: unknown }; audiolog: unknown };
   const a = audiologSchema.parse(doc.audiolog);
   const r = callRecordingSchema.parse(doc.calls.recording);
   const conf = renderRtpengineConf({ daemon: a.rtpengine, ng: r.rtpengine });

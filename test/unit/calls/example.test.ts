@@ -1,6 +1,6 @@
 /**
  * ops/kamailio/vaktpost.cfg.example and dispatcher.list.example are what the
- * renderer makes of ops/kamailio/calls.example.yaml. Regenerate after a renderer
+ * renderer makes of the `calls:` section of ops/vaktpost.example.yaml. Regenerate after a renderer
  * change with: VAKTPOST_WRITE_EXAMPLES=1 npx tap test/unit/calls/example.test.ts
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { renderInputFromConfig, renderKamailio } from '../../../supervisor/src/r
 const OPS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../ops/kamailio');
 
 t.test('the checked-in example cfg is the current rendering of the example config', async (t) => {
-  const doc = YAML.parse(await readFile(path.join(OPS, 'calls.example.yaml'), 'utf8')) as { calls: unknown };
+  const doc = YAML.parse(await readFile(path.join(OPS, '..', 'vaktpost.example.yaml'), 'utf8')) as { calls: unknown };
   const calls = callsSchema.parse(doc.calls);
   const r = renderKamailio(
     renderInputFromConfig(calls, {

@@ -21,9 +21,16 @@ function parse(yaml: string) {
   return r;
 }
 
-t.test('the shipped example: "wan" and "centres" cannot fire (no wan: section) — named, why, fix, line', async (t) => {
-  const { config, warnings } = loadConfigFileWithWarnings(path.resolve('ops/vaktpost.example.yaml'));
-  t.equal(config.wan, undefined, 'the example has no wan: section');
+/** A real box's config without a `wan:` section (the shipped example has one since issue 18). */
+const NO_WAN = ['box:', '  hardware: real', 'policy:', '  failoverOn: [power, wan, centres]', 'power:', '  ups: [{ name: ups1 }]', ''].join('\n');
+
+t.test('a config without wan: — "wan" and "centres" cannot fire — named, why, fix, line', async (t) => {
+  const { dir, cleanup } = await scratchDir('cfg-nowan');
+  t.teardown(cleanup);
+  const file = path.join(dir, 'no-wan.yaml');
+  writeFileSync(file, NO_WAN);
+  const { config, warnings } = loadConfigFileWithWarnings(file);
+  t.equal(config.wan, undefined, 'no wan: section');
   t.same(
     warnings.map((w) => w.path),
     ['policy.failoverOn.1', 'policy.failoverOn.2'],
@@ -35,7 +42,7 @@ t.test('the shipped example: "wan" and "centres" cannot fire (no wan: section) �
     t.match(w?.message, new RegExp(`failover trigger "${trigger}" can never fire`), 'names the trigger');
     t.match(w?.message, /only when a `wan:` section is configured/, 'says why');
     t.match(w?.message, new RegExp(`Fix: add a \`wan:\` section.*or remove "${trigger}" from policy\\.failoverOn`), 'says the fix');
-    t.equal(w?.line, 19, 'the line of failoverOn in the file');
+    t.equal(w?.line, 4, 'the line of failoverOn in the file');
   }
 });
 
@@ -85,13 +92,15 @@ t.test('the simulated box simulates every source but the flows', async (t) => {
 });
 
 t.test('vaktpost check-config: the warning on stderr, exit 0, OK on stdout', async (t) => {
+  const { dir, cleanup } = await scratchDir('cfg-nowan-cli');
+  t.teardown(cleanup);
+  const file = path.join(dir, 'no-wan.yaml');
+  writeFileSync(file, NO_WAN);
   const cli = ['--import', 'tsx', 'supervisor/src/cli/main.ts', 'check-config'];
-  // The example's webhook takes its token from the environment, as the service would have it.
-  const env = { ...process.env, VAKTPOST_UPSTREAM_TOKEN: 'example-token' };
-  const r = spawnSync(process.execPath, [...cli, 'ops/vaktpost.example.yaml'], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [...cli, file], { encoding: 'utf8' });
   t.equal(r.status, 0, 'exit 0: a warning is not an error');
-  t.match(r.stdout, /vaktpost\.example\.yaml: OK \(2 warnings\)/);
-  t.match(r.stderr, /^vaktpost\.example\.yaml:19: policy\.failoverOn\.2: warning \(advarsel\): failover trigger "centres" can never fire: .* Fix: /m);
+  t.match(r.stdout, /no-wan\.yaml: OK \(2 warnings\)/);
+  t.match(r.stderr, /^no-wan\.yaml:4: policy\.failoverOn\.2: warning \(advarsel\): failover trigger "centres" can never fire: .* Fix: /m);
   t.equal(r.stderr.trim().split('\n').length, 2, 'one line per warning');
 });
 
