@@ -19,6 +19,7 @@
  *   --help, <command> --help, --version
  * Exit codes: exitCodes.ts (sysexits; README "CLI").
  */
+import { apiRequest } from './apiRequest.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,20 +88,40 @@ async function api(cfg: VaktpostConfig, method: string, p: string, body?: unknow
   // A wildcard listen is reached on loopback; an IPv6 address goes in brackets in the URL.
   const listen = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
   const host = listen.includes(':') ? `[${listen}]` : listen;
-  let res: Response;
+  let pinnedCert: Buffer | undefined;
+  if (cfg.api.tls) {
+    const certFile = path.join(cfg.box.dataDir, 'tls', 'cert.pem');
+    try {
+      pinnedCert = readFileSync(certFile);
+    } catch {
+      throw new UnreachableError(`api.tls is on but there is no certificate at ${certFile} — is the supervisor running with this config?`);
+    }
+  }
+  let res: { status: number; text: string };
   try {
-    res = await fetch(`http://${host}:${cfg.api.port}${p}`, {
+    res = await apiRequest({
+      host,
+      port: cfg.api.port,
+      path: p,
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(timeoutMs),
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      timeoutMs,
+      ...(pinnedCert ? { pinnedCert } : {}),
     });
   } catch (err) {
-    throw new UnreachableError(`the supervisor at ${host}:${cfg.api.port} did not answer (${(err as Error).message})`);
+    throw new UnreachableError(`the supervisor at ${cfg.api.tls ? 'https' : 'http'}://${host}:${cfg.api.port} did not answer (${(err as Error).message})`);
   }
-  const json = (await res.json().catch(() => ({}))) as { error?: string; issues?: Array<{ path: string; message: string }> };
+  const json = ((): { error?: string; issues?: Array<{ path: string; message: string }> } => {
+    try {
+      return JSON.parse(res.text) as { error?: string; issues?: Array<{ path: string; message: string }> };
+    } catch {
+      return {};
+    }
+  })();
   const issues = json.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
-  if (!res.ok) throw new CliError(`${method} ${p}: ${res.status} ${json.error ?? ''}${issues ? ` — ${issues}` : ''}`, exitForHttpStatus(res.status));
+  if (res.status < 200 || res.status > 299)
+    throw new CliError(`${method} ${p}: ${res.status} ${json.error ?? ''}${issues ? ` — ${issues}` : ''}`, exitForHttpStatus(res.status));
   return json;
 }
 
