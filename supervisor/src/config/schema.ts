@@ -11,6 +11,7 @@ import { callsSchema } from './calls.js';
 import { evidenceSchema } from './evidence.js';
 import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
+import { retentionSchema } from './retention.js';
 import { systemSchema } from './system.js';
 import { timeConfigSchema } from './time.js';
 import { wanConfigSchema } from './wan.js';
@@ -99,6 +100,7 @@ export const configSchema = z
     upstream: UpstreamConfigSchema.prefault({}),
     /** The box itself: CPU temperature, memory and disk space (alarms; not a failover trigger by default). */
     system: systemSchema.prefault({}),
+    retention: retentionSchema.prefault({}),
   })
   .refine((c) => !c.audiolog?.enabled || c.calls?.recording.enabled === true, {
     path: ['audiolog'],

@@ -293,4 +293,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, address)
   );
   `,
+  // retention (issue #18): deleting old decisions and events makes SQLite look up the rows
+  // that refer to them (foreign keys); without these indexes each delete scans the table.
+  `
+  CREATE INDEX actions_decision ON actions(decision_id);
+  CREATE INDEX deviations_first_event ON deviations(first_event_id);
+  `,
 ];
