@@ -6,6 +6,7 @@
  * `restore` refuse it with StoreTooNewError, which names both versions and the fix.
  * Guarantees: `peekSchemaVersion` never creates, migrates or writes the store.
  */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
@@ -30,13 +31,9 @@ export class StoreTooNewError extends Error {
 
 /** The schema version of the store in `file`, or null when there is no store there. Read-only. */
 export function peekSchemaVersion(file: string): number | null {
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'SQLITE_CANTOPEN') return null;
-    throw err;
-  }
+  // No data dir yet, or no store in it (a fresh install): nothing to refuse.
+  if (!existsSync(file)) return null;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     return db.pragma('user_version', { simple: true }) as number;
   } finally {
