@@ -47,6 +47,7 @@ try {
     dataDir,
     archiveDir: path.join(dataDir, 'audiolog'),
     controlSecretFile: null,
+    flowsCredentialsFile: path.join(dir, 'no-flows-home', 'flows_cred.json'),
     withAudio: true,
     out,
     box: 'bench',

@@ -24,7 +24,17 @@ import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { sha256File, STAGING } from '../audiolog/archive.js';
 import { type TarEntry, tarStream } from '../audiolog/tar.js';
-import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, CONTROL_SECRET_ENTRY, type Manifest, MANIFEST_NAME, STORE_ENTRY, STORE_FILE } from './manifest.js';
+import {
+  BACKUP_FORMAT,
+  BACKUP_FORMAT_VERSION,
+  CONTROL_SECRET_ENTRY,
+  FLOWS_CREDENTIALS_ENTRY,
+  FLOWS_CREDENTIALS_RESTORED,
+  type Manifest,
+  MANIFEST_NAME,
+  STORE_ENTRY,
+  STORE_FILE,
+} from './manifest.js';
 
 export interface BackupOptions {
   dataDir: string;
@@ -32,6 +42,8 @@ export interface BackupOptions {
   archiveDir: string;
   /** `<calls.configDir>/control.secret`, when the config has calls. */
   controlSecretFile: string | null;
+  /** Node-RED's node credentials in the flows user's home (`<flows home>/node-red/flows_cred.json`). */
+  flowsCredentialsFile: string;
   withAudio: boolean;
   out: string;
   box: string;
@@ -127,6 +139,9 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
     await addFile(STORE_ENTRY, snapshot);
 
     const leaveOut = new Set([dbFile, `${dbFile}-wal`, `${dbFile}-shm`, `${dbFile}-journal`, archiveDir]);
+    // The home's credentials are newer than a copy left in the data dir by an older version.
+    const flowsCreds = existsSync(o.flowsCredentialsFile) ? readFileSync(o.flowsCredentialsFile) : null;
+    if (flowsCreds) leaveOut.add(path.join(dataDir, FLOWS_CREDENTIALS_RESTORED));
     const walk = (dir: string, rel: string) => {
       for (const name of readdirSync(dir).sort()) {
         const abs = path.join(dir, name);
@@ -143,6 +158,8 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
     if (o.controlSecretFile && !isInside(path.resolve(o.controlSecretFile), dataDir) && existsSync(o.controlSecretFile)) {
       addData(CONTROL_SECRET_ENTRY, readFileSync(o.controlSecretFile));
     }
+
+    if (flowsCreds) addData(FLOWS_CREDENTIALS_ENTRY, flowsCreds);
 
     for (const rel of recordingDirs) {
       const dir = path.join(archiveDir, rel);

@@ -36,7 +36,10 @@ export async function backupCommand(cfg: VaktpostConfig, o: BackupCliOptions, ve
   // Everything this process creates (the store's snapshot, the backup) is owner-only.
   process.umask(0o077);
   try {
-    const r = await createBackup({ ...places(cfg), withAudio: o.withAudio, out: o.to, box: cfg.box.name, version });
+    // The flows user's home, as flows/service.ts decides it.
+    const flowsHome = cfg.flows.homeDir ?? `${cfg.box.dataDir.replace(/\/+$/, '')}-flows`;
+    const flowsCredentialsFile = path.join(flowsHome, 'node-red', 'flows_cred.json');
+    const r = await createBackup({ ...places(cfg), flowsCredentialsFile, withAudio: o.withAudio, out: o.to, box: cfg.box.name, version });
     return (
       `backup written: ${r.file} (${mib(r.bytes)}, ${r.files} files, store schema ${r.schemaVersion}` +
       `${o.withAudio ? `, ${r.recordings} recording(s)` : ', without the audio archive'}) in ${secs(r.totalMs)} (store copy ${secs(r.snapshotMs)})\n` +

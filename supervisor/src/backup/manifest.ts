@@ -5,7 +5,8 @@
  * copy, a flipped byte), not forgery: a backup is as trustworthy as where it was kept.
  *
  * Entry names: `data/<path>` below box.dataDir, `audio/<path>` below the audio archive,
- * `secrets/control.secret` for Kamailio's control secret when it lives outside the data dir.
+ * `secrets/control.secret` for Kamailio's control secret when it lives outside the data dir,
+ * `secrets/flows_cred.json` for Node-RED's node credentials.
  */
 import { z } from 'zod';
 
@@ -17,6 +18,13 @@ export const BACKUP_FORMAT_VERSION = 1;
 export const STORE_ENTRY = 'data/vaktpost.db';
 export const STORE_FILE = 'vaktpost.db';
 export const CONTROL_SECRET_ENTRY = 'secrets/control.secret';
+/**
+ * Node-RED's node credentials (encrypted with the flows' credential secret, which is in the
+ * data dir), from the flows user's home. Restored to `<dataDir>/flows/node-red/`, from
+ * where the supervisor hands them to a home that has none at its next start.
+ */
+export const FLOWS_CREDENTIALS_ENTRY = 'secrets/flows_cred.json';
+export const FLOWS_CREDENTIALS_RESTORED = 'flows/node-red/flows_cred.json';
 
 /** A relative path that stays inside its root: no `..`, no absolute path, no empty segment. */
 const entryName = z

@@ -34,7 +34,15 @@ import {
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CODE_SCHEMA_VERSION, StoreTooNewError } from '../store/schemaVersion.js';
-import { CONTROL_SECRET_ENTRY, type Manifest, MANIFEST_NAME, parseManifest, STORE_FILE } from './manifest.js';
+import {
+  CONTROL_SECRET_ENTRY,
+  FLOWS_CREDENTIALS_ENTRY,
+  FLOWS_CREDENTIALS_RESTORED,
+  type Manifest,
+  MANIFEST_NAME,
+  parseManifest,
+  STORE_FILE,
+} from './manifest.js';
 import { lockStore } from './storeLock.js';
 import { readTar, type TarSink } from './tarReader.js';
 
@@ -203,6 +211,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         if (p.startsWith('audio/'))
           return archiveOutside ? path.join(staging, 'audio', p.slice(6)) : path.join(staging, 'data', path.relative(dataDir, archiveDir), p.slice(6));
         if (p === CONTROL_SECRET_ENTRY && secretFile) return path.join(staging, 'secrets', 'control.secret');
+        if (p === FLOWS_CREDENTIALS_ENTRY) return path.join(staging, 'data', FLOWS_CREDENTIALS_RESTORED);
         return null;
       };
       const pass2 = await scan(o.from, (_m, f) => {

@@ -6,7 +6,7 @@
  *     user in with the same password, has the same events, and `audiolog verify` passes;
  *   - refused: a backup with one byte changed (naming the file, nothing written), a data
  *     dir that is not empty, a store in use (even with --force), a store written by a newer
- *     version (`run` and `check-config`, exit 78, naming both versions);
+ *     version (`run`, `check-config` and `status`: exit 78, naming both versions);
  *   - the store-retention duty runs on request and is recorded with what it removed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -125,6 +125,10 @@ t.test('backup while running, restore onto a fresh box, and what is refused', as
     db.close();
   }
 
+  // Node-RED's node credentials, in the flows user's home beside the data dir.
+  await mkdir(path.join(a, 'data-flows', 'node-red'), { recursive: true });
+  writeFileSync(path.join(a, 'data-flows', 'node-red', 'flows_cred.json'), '{"$":"encrypted-node-credentials"}\n');
+
   const supA = await startSupervisor(cfgA.file, cfgA.port);
   t.teardown(() => supA.kill('SIGKILL'));
   const add = await cli(['user', 'add', 'kari', '--role', 'technician', '-c', cfgA.file], { VAKTPOST_PASSWORD: 'kari-sitt-passord-1' });
@@ -193,6 +197,11 @@ t.test('backup while running, restore onto a fresh box, and what is refused', as
   const dataB = path.join(b, 'data');
   t.equal(statSync(dataB).mode & 0o777, 0o700, 'data dir 0700');
   t.equal(statSync(path.join(dataB, 'vaktpost.db')).mode & 0o777, 0o600, 'store 0600');
+  t.equal(
+    readFileSync(path.join(dataB, 'flows', 'node-red', 'flows_cred.json'), 'utf8'),
+    '{"$":"encrypted-node-credentials"}\n',
+    "Node-RED's node credentials are where the supervisor hands them to the flows user's home",
+  );
   const restoredEvents = eventsIn(path.join(dataB, 'vaktpost.db'));
   await supA.kill();
   const lastId = restoredEvents[restoredEvents.length - 1]?.id ?? 0;
@@ -232,11 +241,13 @@ t.test('backup while running, restore onto a fresh box, and what is refused', as
     const want = new RegExp(
       `schema version ${CODE_SCHEMA_VERSION + 1}, newer than this Vaktpost understands \\(${CODE_SCHEMA_VERSION}\\).*Install that newer version again, or restore a backup`,
     );
-    const [run, check] = await Promise.all([cli(['run', '-c', cfgB.file]), cli(['check-config', cfgB.file])]);
+    const [run, check, status] = await Promise.all([cli(['run', '-c', cfgB.file]), cli(['check-config', cfgB.file]), cli(['status', '-c', cfgB.file])]);
     t.equal(run.code, 78, `run: EX_CONFIG (${run.err})`);
     t.match(run.err, want);
     t.match(run.err, /Lageret i .* har skjemaversjon/, 'in Norwegian too');
     t.equal(check.code, 78, 'check-config says the same');
     t.match(check.err, want);
+    t.equal(status.code, 78, 'and status (which reads the store when the supervisor is down)');
+    t.match(status.err, want);
   });
 });
