@@ -11,8 +11,8 @@
  *   - Kamailio's control secret when calls.configDir is elsewhere;
  *   - with `--with-audio`: the archive folders of the recordings the snapshot lists (not
  *     deleted), so the restored index and archive agree and `audiolog verify` passes.
- * The live store files (-wal, -shm), the audio archive (unless asked for) and the
- * archive's staging folder are left out. Output: mode 0600, written to a temporary file
+ * The live store files (-wal, -shm), the audio archive (unless asked for), the archive's
+ * staging folder and what a `restore --force` moved aside (`.replaced-<time>/`) are left out. Output: mode 0600, written to a temporary file
  * beside the target and renamed into place after fsync — a crash never leaves half a
  * backup under the final name; an existing file is never overwritten.
  */
@@ -146,7 +146,8 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
       for (const name of readdirSync(dir).sort()) {
         const abs = path.join(dir, name);
         const r = rel ? `${rel}/${name}` : name;
-        if (leaveOut.has(abs)) continue;
+        // A restore's staging folder, and what a --force restore moved aside (restore.ts).
+        if (leaveOut.has(abs) || name.startsWith('.restore-') || name.startsWith('.replaced-')) continue;
         const st = lstatSync(abs);
         if (st.isDirectory()) walk(abs, r);
         else if (st.isFile()) addData(`data/${r}`, readFileSync(abs));

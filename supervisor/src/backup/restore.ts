@@ -6,14 +6,15 @@
  *      this build (a downgrade) is refused before that.
  *   2. Refuse to overwrite: the data dir must be empty or absent (a fresh install), unless
  *      `force`; even then never while a process has the store open (storeLock.ts).
- *   3. Extract into a staging folder beside the data dir (same file system), checking
- *      every checksum again while writing (the file could change between the passes),
- *      folders 0700 and files 0600, owned like the data dir that was there (a package
- *      creates it for the service's user; restore runs as root); the staged store must
- *      pass quick_check.
- *   4. Swap: with `force`, the old data dir (and an audio archive outside it) are moved
- *      aside to `<dir>.replaced-<time>` — health data is never deleted by a restore —
- *      and the staged folders renamed into place.
+ *   3. Extract into a staging folder inside the data dir (`.restore-<pid>`: the same file
+ *      system even when the data dir is a mount point of its own), checking every
+ *      checksum again while writing (the file could change between the passes), folders
+ *      0700 and files 0600, owned like the data dir that was there (a package creates it
+ *      for the service's user; restore runs as root); the staged store must pass
+ *      quick_check. An audio archive outside the data dir gets its own staging folder.
+ *   4. Swap: with `force`, what was there is moved into `.replaced-<time>/` in the same
+ *      folder — health data is never deleted by a restore — then the staged entries are
+ *      renamed into place. A failure before the swap leaves the box as it was.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -26,9 +27,9 @@ import {
   openSync,
   readdirSync,
   renameSync,
-  rmdirSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -77,6 +78,9 @@ export class RestoreRefused extends Error {
 }
 
 const MAX_MANIFEST = 64 * 1024 * 1024;
+/** Inside the data dir (and the archive): the staging folder, and what a --force restore replaced. */
+export const STAGE_PREFIX = '.restore-';
+export const ASIDE_PREFIX = '.replaced-';
 
 /** Reads the archive once; `onFile` gets each listed entry after its header, manifest first. */
 async function scan(
@@ -181,7 +185,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         : `the audio archive ${archiveDir} is not empty`;
     throw new RestoreRefused(
       `${what}: restore is for a fresh install. To replace this box's data, stop the supervisor (systemctl stop vaktpost) and add --force: ` +
-        `what is there now is moved aside to ${dataDir}.replaced-<time>, not deleted.\n` +
+        `what is there now is moved aside to ${path.join(dataDir, `${ASIDE_PREFIX}<time>`)}, not deleted.\n` +
         `(${dataDir} er ikke tom: stopp Vaktpost og bruk --force; det som ligger der flyttes til side, det slettes ikke.)`,
       'not-empty',
     );
@@ -195,80 +199,98 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
       'in-use',
     );
   }
+  const createdDataDir = !existsSync(dataDir);
+  // Owned like what was there: a package creates the data dir for the service's user.
+  const owner = ownerOf(dataDir);
+  const stagings: string[] = [];
+  let done = false;
   try {
-    // Owned like what was there: a package creates the data dir for the service's user.
-    const owner = ownerOf(dataDir) ?? ownerOf(path.dirname(dataDir));
-    const stamp = new Date(now()).toISOString().replace(/[:.]/g, '').slice(0, 17) + 'Z';
-    const staging = `${dataDir}.restore-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { mode: 0o700 });
+    const stamp = `${new Date(now()).toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z`;
+    // Staged inside the folders themselves: the same file system even when the data dir or
+    // the archive is a mount point of its own, so every move below is a rename.
+    const stageIn = (dir: string): string => {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const stage = path.join(dir, `${STAGE_PREFIX}${process.pid}`);
+      rmSync(stage, { recursive: true, force: true });
+      mkdirSync(stage, { mode: 0o700 });
+      stagings.push(stage);
+      return stage;
+    };
+    const dataStage = stageIn(dataDir);
+    const audioStage = archiveOutside && hasAudio ? stageIn(archiveDir) : null;
     const notRestored: string[] = [];
+    let secret: Buffer | null = null;
     let bytes = 0;
-    try {
-      // 3. Extract into staging, checking again.
-      const targetOf = (p: string): string | null => {
-        if (p.startsWith('data/')) return path.join(staging, 'data', p.slice(5));
-        if (p.startsWith('audio/'))
-          return archiveOutside ? path.join(staging, 'audio', p.slice(6)) : path.join(staging, 'data', path.relative(dataDir, archiveDir), p.slice(6));
-        if (p === CONTROL_SECRET_ENTRY && secretFile) return path.join(staging, 'secrets', 'control.secret');
-        if (p === FLOWS_CREDENTIALS_ENTRY) return path.join(staging, 'data', FLOWS_CREDENTIALS_RESTORED);
-        return null;
-      };
-      const pass2 = await scan(o.from, (_m, f) => {
-        const target = targetOf(f.path);
-        if (!target) {
-          notRestored.push(f.path);
-          return null;
-        }
-        mkdirOwnerOnly(path.dirname(target), staging);
-        const fd = openSync(target, 'wx', 0o600);
-        return {
-          write: (b) => {
-            writeSync(fd, b);
-            bytes += b.length;
-          },
-          end: () => {
-            fsyncSync(fd);
-            closeSync(fd);
-          },
-        };
-      });
-      if (pass2.problems.length > 0) throw damaged(o.from, pass2.problems);
-      checkStagedStore(path.join(staging, 'data', STORE_FILE), o.from);
-      mkdirOwnerOnly(path.join(staging, 'data'), staging);
-      if (owner) chownTree(staging, owner);
 
-      // 4. Swap into place; what was there is moved aside.
-      const movedAside: string[] = [];
-      const moveAside = (dir: string) => {
-        const to = `${dir}.replaced-${stamp}`;
-        renameSync(dir, to);
-        movedAside.push(to);
+    // 3. Extract into staging, checking again.
+    const targetOf = (p: string): string | null => {
+      if (p.startsWith('data/')) return path.join(dataStage, p.slice(5));
+      if (p.startsWith('audio/')) return audioStage ? path.join(audioStage, p.slice(6)) : path.join(dataStage, path.relative(dataDir, archiveDir), p.slice(6));
+      if (p === FLOWS_CREDENTIALS_ENTRY) return path.join(dataStage, FLOWS_CREDENTIALS_RESTORED);
+      return null;
+    };
+    const pass2 = await scan(o.from, (_m, f) => {
+      if (f.path === CONTROL_SECRET_ENTRY && secretFile) {
+        const parts: Buffer[] = [];
+        return { write: (b) => parts.push(Buffer.from(b)), end: () => (secret = Buffer.concat(parts)) };
+      }
+      const target = targetOf(f.path);
+      if (!target) {
+        notRestored.push(f.path);
+        return null;
+      }
+      const stage = target.startsWith(dataStage) ? dataStage : (audioStage as string);
+      mkdirOwnerOnly(path.dirname(target), stage);
+      const fd = openSync(target, 'wx', 0o600);
+      return {
+        write: (b) => {
+          writeSync(fd, b);
+          bytes += b.length;
+        },
+        end: () => {
+          fsyncSync(fd);
+          closeSync(fd);
+        },
       };
-      if (present.length > 0) moveAside(dataDir);
-      else if (existsSync(dataDir)) rmdirSync(dataDir);
-      renameSync(path.join(staging, 'data'), dataDir);
-      if (archiveOutside && hasAudio) {
-        if (archivePresent.length > 0) moveAside(archiveDir);
-        else if (existsSync(archiveDir)) rmdirSync(archiveDir);
-        mkdirSync(path.dirname(archiveDir), { recursive: true, mode: 0o700 });
-        renameSync(path.join(staging, 'audio'), archiveDir);
+    });
+    if (pass2.problems.length > 0) throw damaged(o.from, pass2.problems);
+    checkStagedStore(path.join(dataStage, STORE_FILE), o.from);
+    if (owner) chownTree(dataStage, owner);
+    const archiveOwner = audioStage ? ownerOf(archiveDir) : null;
+    if (audioStage && archiveOwner) chownTree(audioStage, archiveOwner);
+
+    // 4. Swap: what was there goes into `.replaced-<time>/` in the same folder.
+    const movedAside: string[] = [];
+    const swap = (dir: string, stage: string, before: string[]) => {
+      if (before.length > 0) {
+        const aside = path.join(dir, `${ASIDE_PREFIX}${stamp}`);
+        mkdirSync(aside, { mode: 0o700 });
+        for (const name of before) renameSync(path.join(dir, name), path.join(aside, name));
+        movedAside.push(aside);
       }
-      const stagedSecret = path.join(staging, 'secrets', 'control.secret');
-      if (secretFile && existsSync(stagedSecret)) {
-        if (existsSync(secretFile)) {
-          const to = `${secretFile}.replaced-${stamp}`;
-          renameSync(secretFile, to);
-          movedAside.push(to);
-        }
-        mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 });
-        renameSync(stagedSecret, secretFile);
+      for (const name of readdirSync(stage)) renameSync(path.join(stage, name), path.join(dir, name));
+    };
+    swap(dataDir, dataStage, present);
+    if (audioStage) swap(archiveDir, audioStage, archivePresent);
+    const staged: Buffer | null = secret;
+    if (secretFile && staged) {
+      mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 });
+      const tmp = `${secretFile}${STAGE_PREFIX}${process.pid}`;
+      writeFileSync(tmp, staged, { mode: 0o600 });
+      if (owner) chownSync(tmp, owner.uid, owner.gid);
+      if (existsSync(secretFile)) {
+        const to = `${secretFile}${ASIDE_PREFIX}${stamp}`;
+        renameSync(secretFile, to);
+        movedAside.push(to);
       }
-      return { manifest, files: manifest.files.length, bytes, movedAside, notRestored, verifyMs, totalMs: performance.now() - t0 };
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
+      renameSync(tmp, secretFile);
     }
+    done = true;
+    return { manifest, files: manifest.files.length, bytes, movedAside, notRestored, verifyMs, totalMs: performance.now() - t0 };
   } finally {
+    for (const s of stagings) rmSync(s, { recursive: true, force: true });
+    // A failed restore into a data dir it created leaves nothing behind.
+    if (!done && createdDataDir) rmSync(dataDir, { recursive: true, force: true });
     lock?.release();
   }
 }

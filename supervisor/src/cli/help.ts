@@ -65,7 +65,7 @@ vaktpost deviation close ID --as NAME --comment TEXT
   restore: `vaktpost restore --from FILE.tar [--force] [-c FILE]
   Put a backup onto this box (a fresh install): every checksum is verified before anything is
   written. Refuses a data dir that is not empty unless --force (what is there is moved aside to
-  <dataDir>.replaced-<time>, never deleted), and always while a supervisor has the store open.
+  <dataDir>/.replaced-<time>/, never deleted), and always while a supervisor has the store open.
   exit ${EXIT.dataErr}: damaged backup, data dir not empty or in use
        ${EXIT.config}: the backup's store is newer than this Vaktpost (install that version)`,
 };

@@ -234,6 +234,14 @@ t.test('backup while running, restore onto a fresh box, and what is refused', as
   t.match(verify.out, /^OK: \d+ chain entries, 1 recordings/m);
   await supB.kill();
 
+  // Stopped: --force replaces the data dir, keeping what was there.
+  const forced = await cli(['restore', '-c', cfgB.file, '--from', tarFile, '--force']);
+  t.equal(forced.code, 0, `restore --force onto a stopped box: ${forced.err}`);
+  const aside = /kept in (\S+)/.exec(forced.out)?.[1] ?? '';
+  t.match(aside, /\/data\/\.replaced-\d{8}T\d{6}Z$/, 'the old data moved aside inside the data dir');
+  t.ok(existsSync(path.join(aside, 'vaktpost.db')), 'with its store');
+  t.equal(statSync(aside).mode & 0o777, 0o700);
+
   await t.test('a store written by a newer version is refused, naming both versions', async (t) => {
     const db = openDb(path.join(dataB, 'vaktpost.db'));
     db.pragma(`user_version = ${CODE_SCHEMA_VERSION + 1}`);
