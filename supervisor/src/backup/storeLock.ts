@@ -20,6 +20,9 @@ export function lockStore(file: string): StoreLock | null {
     db.pragma('locking_mode = EXCLUSIVE');
     // The lock is taken by the first transaction and kept after it (locking_mode EXCLUSIVE).
     db.exec('BEGIN EXCLUSIVE; COMMIT');
+    // Everything into the database file now: the files may be moved aside while locked, and
+    // closing must then have nothing left to write back.
+    db.pragma('wal_checkpoint(TRUNCATE)');
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
