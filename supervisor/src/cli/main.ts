@@ -232,8 +232,13 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
         }
         throw err;
       }
-      // A store written by a newer version: `run` would refuse it, so this does too.
-      assertStoreNotNewer(path.join(checked.box.dataDir, 'vaktpost.db'));
+      // A store written by a newer version: `run` would refuse it, so this does too. A store
+      // this user cannot read is not the config's fault (`run` says what is wrong with it).
+      try {
+        assertStoreNotNewer(path.join(checked.box.dataDir, 'vaktpost.db'));
+      } catch (err) {
+        if (err instanceof StoreTooNewError) throw err;
+      }
       // Valid but not doing what it says (e.g. a failover trigger nothing monitors): exit 0.
       for (const w of warnings) process.stderr.write(textForTerminal(`${formatWarning(w)}\n`));
       say(`${file}: OK${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}\n`);
