@@ -66,7 +66,7 @@ export interface BackupResult {
 export class BackupRefused extends Error {
   constructor(
     message: string,
-    readonly reason: 'no-store' | 'exists' | 'inside' | 'damaged',
+    readonly reason: 'no-store' | 'exists' | 'inside' | 'damaged' | 'changed',
   ) {
     super(message);
   }
@@ -164,6 +164,11 @@ export async function createBackup(o: BackupOptions): Promise<BackupResult> {
 
     for (const rel of recordingDirs) {
       const dir = path.join(archiveDir, rel);
+      if (!existsSync(dir))
+        throw new BackupRefused(
+          `the recording folder ${dir} is listed in the store but not on disk — deleted by retention while the backup ran? Run the backup again; if it stays, run vaktpost audiolog verify`,
+          'changed',
+        );
       for (const name of readdirSync(dir).sort()) {
         const abs = path.join(dir, name);
         if (name === STAGING || !lstatSync(abs).isFile()) continue;

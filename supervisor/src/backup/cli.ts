@@ -48,7 +48,10 @@ export async function backupCommand(cfg: VaktpostConfig, o: BackupCliOptions, ve
     );
   } catch (err) {
     if (err instanceof BackupRefused)
-      throw new CliError(err.message, err.reason === 'no-store' ? EXIT.dataErr : err.reason === 'damaged' ? EXIT.software : EXIT.cantCreate);
+      throw new CliError(
+        err.message,
+        err.reason === 'no-store' || err.reason === 'changed' ? EXIT.dataErr : err.reason === 'damaged' ? EXIT.software : EXIT.cantCreate,
+      );
     throw err;
   }
 }
