@@ -46,6 +46,7 @@ import { ShutdownChoreography } from './jobs/shutdownChoreography.js';
 import { Drill } from './jobs/drill.js';
 import { FsdRelease } from './jobs/fsdRelease.js';
 import { scheduleDrill } from './jobs/drillSchedule.js';
+import { storeRetentionDuty } from './jobs/storeRetention.js';
 import { controlSecretOf, kamailioRpcFromConfig } from './reconcilers/kamailio/controlSecret.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
 import { dispatcherListPathOf } from './reconcilers/kamailio/files.js';
@@ -359,6 +360,9 @@ async function buildAndStart(
   // Evidence listens to the live bus itself (deviations, drills, duties); started before
   // the supervisor so it sees every event.
   const evidence = new EvidenceService(evidenceDeps({ box: cfg.box, calls: cfg.calls, evidence: cfg.evidence, db: store.db, supervisor, now: clock.now, log }));
+  // Samples, events, decisions and actions past `retention:` (a recorded duty, like evidence's own).
+  if (cfg.retention.enabled)
+    evidence.duties.add(storeRetentionDuty({ db: store.db, cfg: cfg.retention, outageSignals: cfg.evidence.availability.outageSignals, now: clock.now }));
   const shutdown = cfg.power.policy.shutdownCommand
     ? new ShutdownChoreography(supervisor, reconcilers, {
         command: cfg.power.policy.shutdownCommand,

@@ -18,6 +18,8 @@ export const EXIT = {
   cantCreate: 73,
   /** EX_NOPERM: no permission (the CLI token or a file is unreadable: run as root; the API said 401/403). */
   noPerm: 77,
+  /** EX_CONFIG: the box is in a state this version cannot run on (a store written by a newer version). */
+  config: 78,
 } as const;
 
 /** Verdicts of single commands, documented with them in README. */

@@ -68,6 +68,17 @@ vaktpost deviation close ID --as NAME --comment TEXT
   --no-reload         write, but leave the units alone (printed: what to reload)
   exit ${EXIT.ok}: done   ${EXIT.dataErr}: invalid config, or a checker refused a rendered file (nothing written)
        ${EXIT.unavailable}: written, but a unit failed to reload   ${EXIT.cantCreate}/${EXIT.noPerm}: cannot write (run as root)`,
+  backup: `vaktpost backup --to FILE.tar [--with-audio] [-c FILE]
+  A consistent copy of box.dataDir while the supervisor runs: the store (SQLite online backup),
+  the TLS key, secrets and tokens; with --with-audio also the audio archive's recordings. A
+  manifest lists every file with its size and SHA-256. FILE is written 0600, never overwritten.
+  exit ${EXIT.dataErr}: no store to back up   ${EXIT.cantCreate}: FILE exists or cannot be written`,
+  restore: `vaktpost restore --from FILE.tar [--force] [-c FILE]
+  Put a backup onto this box (a fresh install): every checksum is verified before anything is
+  written. Refuses a data dir that is not empty unless --force (what is there is moved aside to
+  <dataDir>/.replaced-<time>/, never deleted), and always while a supervisor has the store open.
+  exit ${EXIT.dataErr}: damaged backup, data dir not empty or in use
+       ${EXIT.config}: the backup's store is newer than this Vaktpost (install that version)`,
 };
 
 /** One line per command for `vaktpost --help`. */
@@ -87,6 +98,8 @@ const SUMMARY: Record<string, string> = {
   deviation: 'open, acknowledge or close a deviation',
   duties: "the scheduled duties' last runs",
   apply: "render every daemon's config and the firewall from the config; reload what changed",
+  backup: 'copy the store, secrets (and audio) to one file while running',
+  restore: 'put a backup onto a fresh install (checksums first)',
 };
 
 export function generalHelp(version: string): string {
@@ -102,7 +115,8 @@ ${Object.keys(COMMAND_HELP)
   .join('\n')}
 
 exit codes (sysexits): ${EXIT.ok} ok, ${EXIT.usage} usage error, ${EXIT.dataErr} invalid config or refused data,
-  ${EXIT.unavailable} supervisor not running, ${EXIT.software} internal error, ${EXIT.cantCreate} cannot write output, ${EXIT.noPerm} no permission;
+  ${EXIT.unavailable} supervisor not running, ${EXIT.software} internal error, ${EXIT.cantCreate} cannot write output, ${EXIT.noPerm} no permission,
+  ${EXIT.config} the store was written by a newer Vaktpost;
   status, drill, report and audiolog verify have their own verdicts below 64 (see their --help).
 `;
 }

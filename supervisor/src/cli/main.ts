@@ -16,6 +16,8 @@
  *   user add NAME --role operator|technician|admin [-c FILE]   (password from VAKTPOST_PASSWORD or stdin)
  *   user passwd NAME [-c FILE]
  *   apply [-c FILE] [--root DIR] [--dry-run] [--no-reload]   render every daemon's config, reload what changed
+ *   backup --to FILE.tar [--with-audio] [-c FILE]   the store, secrets (and the audio archive) while running
+ *   restore --from FILE.tar [--force] [-c FILE]      onto a fresh install; checksums first
  *   --help, <command> --help, --version
  * Exit codes: exitCodes.ts (sysexits; README "CLI").
  */
@@ -31,6 +33,7 @@ import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { OWNER_ONLY_UMASK } from '../store/dataDir.js';
 import { openDb } from '../store/db.js';
+import { assertStoreNotNewer, StoreTooNewError } from '../store/schemaVersion.js';
 import { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { CliError, COMMAND_RESULTS, EXIT, exitForErrno, exitForHttpStatus } from './exitCodes.js';
@@ -190,6 +193,8 @@ function parseOptions(rest: string[]) {
       state: { type: 'string' },
       comment: { type: 'string' },
       as: { type: 'string' },
+      'with-audio': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     },
   });
 }
@@ -242,9 +247,10 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
     case 'check-config': {
       const file = positionals[0] ?? values.config;
       let warnings: ConfigWarning[];
+      let checked: VaktpostConfig;
       try {
         // The same checks as `run`'s start-up, against this process's environment.
-        warnings = loadConfigFileWithWarnings(file, { startupEnv: process.env }).warnings;
+        ({ config: checked, warnings } = loadConfigFileWithWarnings(file, { startupEnv: process.env }));
       } catch (err) {
         if (err instanceof ConfigError) {
           // The messages quote the file's text, which may hold control characters.
@@ -252,6 +258,13 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
           process.exit(EXIT.dataErr);
         }
         throw err;
+      }
+      // A store written by a newer version: `run` would refuse it, so this does too. A store
+      // this user cannot read is not the config's fault (`run` says what is wrong with it).
+      try {
+        assertStoreNotNewer(path.join(checked.box.dataDir, 'vaktpost.db'));
+      } catch (err) {
+        if (err instanceof StoreTooNewError) throw err;
       }
       // Valid but not doing what it says (e.g. a failover trigger nothing monitors): exit 0.
       for (const w of warnings) process.stderr.write(textForTerminal(`${formatWarning(w)}\n`));
@@ -410,9 +423,18 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
       process.stdout.write(sub === 'add' ? `user ${name} (${role}) created\n` : `password for ${name} changed; all its sessions have ended\n`);
       return;
     }
+    case 'backup':
+    case 'restore': {
+      const cfg = loadConfig(values.config);
+      const { backupCommand, restoreCommand } = await import('../backup/cli.js');
+      const o = { to: values.to, from: values.from, withAudio: values['with-audio'], force: values.force };
+      const usage = (m: string) => new UsageError(m);
+      say(cmd === 'backup' ? await backupCommand(cfg, o, VERSION, usage) : await restoreCommand(cfg, o, usage));
+      return;
+    }
     default:
       throw new UsageError(
-        `unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, audiolog, report, deviations, deviation, duties, flows, kamailio-render, user, apply`,
+        `unknown command ${cmd ?? '(none)'}; commands: run, status, check-config, events, route, drill, audiolog, report, deviations, deviation, duties, flows, kamailio-render, user, apply, backup, restore`,
       );
   }
 }
@@ -420,6 +442,7 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) fail(`${err.message}\nusage: vaktpost <command> [options] — see vaktpost --help`, EXIT.usage);
   if (err instanceof CliError) fail(err.message, err.code);
+  if (err instanceof StoreTooNewError) fail(err.message, EXIT.config);
   if (err instanceof ConfigError) fail(`invalid config (ugyldig konfigurasjon):\n${err.message}`, EXIT.dataErr);
   const errno = exitForErrno((err as NodeJS.ErrnoException | null)?.code);
   if (errno !== undefined) fail((err as Error).message, errno);

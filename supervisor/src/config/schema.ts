@@ -12,6 +12,7 @@ import { evidenceSchema } from './evidence.js';
 import { firewallSchema } from './firewall.js';
 import { FlowsConfigSchema } from './flows.js';
 import { PowerConfigSchema } from './power.js';
+import { retentionSchema } from './retention.js';
 import { systemSchema } from './system.js';
 import { timeConfigSchema } from './time.js';
 import { wanConfigSchema } from './wan.js';
@@ -102,6 +103,8 @@ export const configSchema = z
     system: systemSchema.prefault({}),
     /** The host firewall `vaktpost apply` renders: inbound default drop; SIP/RTP from the trunk and centres, NTP/UI/SSH from the LAN and management networks. */
     firewall: firewallSchema.prefault({}),
+    /** How long the supervisor's own record is kept (the audio log has its own rule). */
+    retention: retentionSchema.prefault({}),
   })
   .refine((c) => !c.audiolog?.enabled || c.calls?.recording.enabled === true, {
     path: ['audiolog'],

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { StoreTooNewError } from './schemaVersion.js';
 
 export type Db = Database.Database;
 
@@ -41,7 +42,8 @@ function ownerOnly(files: string[]): void {
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(`the store has schema version ${current}, newer than this Vaktpost (${MIGRATIONS.length}) — upgrade Vaktpost or restore a matching backup`);
+    // Never migrate down: this build does not know the newer tables (a downgrade, or a newer box's backup).
+    throw new StoreTooNewError(db.name, current, MIGRATIONS.length);
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     const sql = MIGRATIONS[v] as string;

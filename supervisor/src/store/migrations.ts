@@ -326,4 +326,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audiolog_recordings_call ON audiolog_recordings(call_id);
   CREATE INDEX audiolog_recordings_started ON audiolog_recordings(started_at);
   `,
+  // retention (issue #18): deleting old decisions and events makes SQLite look up the rows
+  // that refer to them (foreign keys); without these indexes each delete scans the table.
+  `
+  CREATE INDEX actions_decision ON actions(decision_id);
+  CREATE INDEX deviations_first_event ON deviations(first_event_id);
+  `,
 ];

@@ -25,7 +25,7 @@ t.test('every dispatched command has help, and only those', async (t) => {
 });
 
 t.test('the exit codes are sysexits(3), verdicts stay below 64', async (t) => {
-  t.same(EXIT, { ok: 0, usage: 64, dataErr: 65, unavailable: 69, software: 70, cantCreate: 73, noPerm: 77 });
+  t.same(EXIT, { ok: 0, usage: 64, dataErr: 65, unavailable: 69, software: 70, cantCreate: 73, noPerm: 77, config: 78 });
   t.same(COMMAND_RESULTS.status, { normal: 0, degraded: 1, critical: 2, unknown: 3 });
   t.same([400, 404, 409, 401, 403, 500, 503].map(exitForHttpStatus), [65, 65, 65, 77, 77, 70, 69]);
   t.same(['EACCES', 'ENOENT', 'ENOSPC', 'ECONNRESET'].map(exitForErrno), [77, 73, 73, undefined]);
