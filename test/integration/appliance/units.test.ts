@@ -68,7 +68,8 @@ for (const u of UNITS) {
     // A folder of their own: verify then sees exactly these files, not the host's units.
     copyFileSync(path.join(repo, u.file), path.join(dir, name));
     const v = await run('systemd-analyze', ['verify', '--man=no', `./${name}`], dir);
-    const tolerated = (l: string) => !existsSync('/usr/bin/vaktpost') && l === `${name}: Command /usr/bin/vaktpost is not executable: No such file or directory`;
+    const tolerated = (l: string) =>
+      !existsSync('/usr/bin/vaktpost') && l === `${name}: Command /usr/bin/vaktpost is not executable: No such file or directory`;
     const lines = v.out.split('\n').filter((l) => l.trim() !== '');
     for (const l of lines.filter(tolerated)) t.comment(`tolerated on this host (the package installs it): ${l}`);
     t.same(
@@ -89,7 +90,10 @@ for (const u of UNITS) {
     const service = unit.get('Service') ?? new Map<string, string[]>();
     for (const k of ['StartLimitIntervalSec', 'StartLimitBurst']) t.notOk(service.has(k), `${k} is not in [Service], where systemd ignores it`);
     if (name !== 'vaktpost-local-nft.service') {
-      t.ok((service.get('User') ?? []).some((x) => x !== 'root' && x !== ''), 'runs as an unprivileged user');
+      t.ok(
+        (service.get('User') ?? []).some((x) => x !== 'root' && x !== ''),
+        'runs as an unprivileged user',
+      );
       t.ok(unit.get('Unit')?.has('StartLimitIntervalSec'), 'start limits in [Unit]');
     }
     if (name !== 'vaktpost.service') {
@@ -114,7 +118,10 @@ t.test('vaktpost.service: notify with a watchdog, bad config not retried, crashe
   const burst = Number(unit.get('Unit')?.get('StartLimitBurst')?.[0]);
   const interval = Number(unit.get('Unit')?.get('StartLimitIntervalSec')?.[0]);
   const restartSec = Number(s.get('RestartSec')?.[0]);
-  t.ok(interval / restartSec <= burst, `a crash loop (one start per ${restartSec} s at most) never exceeds ${burst} starts in ${interval} s: it never gives up`);
+  t.ok(
+    interval / restartSec <= burst,
+    `a crash loop (one start per ${restartSec} s at most) never exceeds ${burst} starts in ${interval} s: it never gives up`,
+  );
   t.same(s.get('AmbientCapabilities'), ['CAP_SETUID CAP_SETGID'], 'only what switching to the flows user needs');
   t.same(s.get('CapabilityBoundingSet'), ['CAP_SETUID CAP_SETGID']);
 });
