@@ -9,8 +9,8 @@
 #   /etc/vaktpost/vaktpost.yaml  conffile (ops/vaktpost.example.yaml)
 #   /var/lib/vaktpost          made by postinst (owner vaktpost, 0700)
 #
-# node_modules come from `npm ci --omit=dev` on package-lock.json, cached per lock file,
-# Node ABI and architecture in dist-deb/cache. Native modules (better-sqlite3, epoll,
+# node_modules: production only, cached per lock file, Node ABI and architecture in
+# dist-deb/cache (from the installed tree pruned, or `npm ci --omit=dev`; see below). Native modules (better-sqlite3, epoll,
 # @node-rs/bcrypt) are built/downloaded for THIS machine's architecture and Node ABI: the
 # .deb is for the architecture it says, and wants the same Node major on the box.
 # A tree whose inputs have not changed since the last build is not packed again
@@ -47,15 +47,33 @@ if [ "${FORCE:-0}" != 1 ] && [ -f "$deb" ] && [ "$(cat "$out/.fingerprint" 2>/de
   exit 0
 fi
 
-# Production node_modules, once per lock file / Node ABI / architecture.
+# Production node_modules, once per lock file / Node ABI / architecture. From the installed
+# tree (the one every test ran against; its native modules already built for this Node):
+# copied and pruned with `npm prune --omit=dev`, offline, ~20 s, and kept only if
+# `npm ls --omit=dev` finds it complete. Otherwise — or with VAKTPOST_DEB_NPM=ci — a clean
+# `npm ci --omit=dev` (minutes: it compiles better-sqlite3).
 lockkey=$(cat package-lock.json package.json | sha256sum | cut -c1-16)
 modcache="$out/cache/npm-$lockkey-abi$node_abi-$arch"
 if [ ! -f "$modcache/.complete" ]; then
-  echo "vaktpost deb: npm ci --omit=dev into $modcache (once per package-lock.json)"
   rm -rf "$modcache"
   mkdir -p "$modcache"
   cp package.json package-lock.json "$modcache/"
-  (cd "$modcache" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+  via=ci
+  if [ "${VAKTPOST_DEB_NPM:-prune}" != ci ] && [ -f node_modules/.package-lock.json ]; then
+    echo "vaktpost deb: production node_modules from the installed tree (npm prune --omit=dev) into $modcache"
+    cp -a node_modules/. "$modcache/node_modules/"
+    if (cd "$modcache" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null &&
+      npm ls --omit=dev --all --offline >/dev/null 2>&1); then
+      via=prune
+    else
+      echo "vaktpost deb: the installed tree does not match package-lock.json; falling back to npm ci" >&2
+      rm -rf "$modcache/node_modules"
+    fi
+  fi
+  if [ "$via" = ci ]; then
+    echo "vaktpost deb: npm ci --omit=dev into $modcache (once per package-lock.json)"
+    (cd "$modcache" && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
   nm="$modcache/node_modules"
   # typescript is an optional peer of i18next (types only; nothing requires it at run time)
   # and npm keeps it because the root's devDependency satisfies it.
@@ -63,6 +81,8 @@ if [ ! -f "$modcache/.complete" ]; then
   # Build leftovers of the native modules: only build/Release/*.node is loaded.
   rm -rf "$nm/better-sqlite3/deps" "$nm/better-sqlite3/src" "$nm"/*/build/Release/obj.target "$nm"/*/build/Release/.deps \
     "$nm"/*/build/Release/obj "$nm"/*/build/Release/*.a "$nm"/*/build/Release/test_extension.node "$nm"/*/build/deps
+  # Scopes prune emptied (@biomejs, @tapjs …).
+  find "$nm" -mindepth 1 -maxdepth 1 -type d -empty -delete
   touch "$modcache/.complete"
 fi
 
