@@ -122,6 +122,11 @@ t.test('the .deb: fields, files, ownership, nothing of development — and it ru
     'the wrapper execs node on the packaged build',
   );
   t.match(
+    readFileSync(path.join(root, 'usr/bin/vaktpost'), 'utf8'),
+    /exec \/usr\/bin\/setpriv --reuid=vaktpost --regid=vaktpost --init-groups -- \/usr\/bin\/node /,
+    'run by root, the CLI acts as user vaktpost (files in the data dir stay the units’ user’s)',
+  );
+  t.match(
     readFileSync(path.join(root, 'usr/lib/vaktpost/ops/nftables/vaktpost-local.nft'), 'utf8'),
     /^define VAKTPOST_CONTROL_UIDS = \{ 0, vaktpost \}$/m,
     'the packaged nft file lets user vaktpost reach the control ports',
