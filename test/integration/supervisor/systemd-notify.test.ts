@@ -17,15 +17,15 @@ import { waitFor } from '../../helpers/util.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 
-/** The pids of the running children of `pid` (here: systemd-notify processes in flight). */
+/** The pids of the live children of `pid` (here: systemd-notify in flight). A finished one stays a zombie until its stopped parent reaps it: not counted. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(e));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') out.push(Number(e));
     } catch {}
   }
   return out;
