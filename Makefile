@@ -3,17 +3,19 @@
 #   make test   set up and run everything (typecheck, lint, unit, integration, e2e)
 #   make bench  every benchmark, one JSON line per figure (also .bench/latest.jsonl)
 #   make chaos  the chaos suite in its long form (its short form runs in make test)
+#   make deb    dist-deb/vaktpost_<version>_<arch>.deb (ops/deb/README.md)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.vaktpost-installed
 
-.PHONY: help deps system-deps node-deps build build-ui run test typecheck lint unit bench chaos clean
+.PHONY: help deps system-deps node-deps build build-ui run test typecheck lint unit bench chaos clean deb
 
 help:
 	@echo "make run    — start Vaktpost on the simulated box (web UI http://127.0.0.1:8080)"
 	@echo "make test   — install what tests need, then typecheck, lint and run every test"
 	@echo "make bench  — run the benchmarks (JSON lines; .bench/latest.jsonl)"
 	@echo "make chaos  — the chaos suite, long form (kills, full disk, hostile clients, clock steps, injected faults)"
+	@echo "make deb    — build the Debian package dist-deb/vaktpost_<version>_<arch>.deb (ops/deb/README.md)"
 
 $(NPM_STAMP): package.json package-lock.json
 	@command -v node >/dev/null || { echo "vaktpost: Node.js >= 20 is required (apt-get install nodejs npm)"; exit 1; }
@@ -61,6 +63,10 @@ bench: deps build
 # The same chaos tests as in `make test`, with VAKTPOST_CHAOS=long (e.g. 50 kills instead of 5).
 chaos: deps build
 	@bash test/chaos.sh
+
+# The Debian package from a fresh build (production node_modules cached in dist-deb/cache).
+deb: build
+	@bash ops/deb/build.sh
 
 clean:
 	rm -rf dist .run .bench .tap coverage

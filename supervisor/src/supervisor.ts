@@ -45,6 +45,16 @@ export interface Snapshot {
   actuators: ActuatorStatus[];
 }
 
+/** What a decision tick that ran to the end tells its listeners (onDecisionTick). */
+export interface DecisionTick {
+  /** Wall-clock time of the tick. */
+  at: number;
+  route: RouteTarget;
+  mode: PolicyState['mode'];
+  /** Where callers actually end up (core/callPath.ts). */
+  callPath: CallPathState['path'];
+}
+
 export type LiveMessage =
   | { type: 'signal'; signal: EffectiveSignal }
   | { type: 'decision'; decision: Decision & { id: number } }
@@ -107,6 +117,7 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
   /** Wall and monotonic time at construction: steady time = bootAt + (mono − bootMono). */
   private readonly bootMono: number;
   private lastDecisionReasons: Decision['reasons'] = [];
+  private readonly tickListeners = new Set<(t: DecisionTick) => void>();
   /** Monotonic time of the last evaluation (every tick evaluates); null until the tick runs. */
   private lastRunMono: number | null = null;
   private lastRunWall = 0;
@@ -250,6 +261,19 @@ export class Supervisor extends EventEmitter<{ live: [LiveMessage] }> {
     this.journal.flush();
     this.selfSignals();
     this.evaluate('tick');
+    // Only reached when the whole tick ran: a tick that threw (the guard logs it) tells no one.
+    const t: DecisionTick = { at: this.d.clock.now(), route: this.state.route, mode: this.state.mode, callPath: callPath(this.state.route, this.health).path };
+    for (const fn of this.tickListeners) fn(t);
+  }
+
+  /**
+   * Called after every decision tick that ran to the end, never otherwise: the systemd
+   * watchdog is fed from here (lifecycle/systemdNotify.ts), so a loop that stops deciding
+   * stops the pings. Returns the function that removes the listener.
+   */
+  onDecisionTick(fn: (t: DecisionTick) => void): () => void {
+    this.tickListeners.add(fn);
+    return () => this.tickListeners.delete(fn);
   }
 
   async start(): Promise<void> {

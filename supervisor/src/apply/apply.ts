@@ -10,6 +10,8 @@
  * - an unchanged file is not rewritten (its mode is put right) and reloads nothing;
  * - only the units whose files changed are reloaded, each once, in dependency order
  *   (firewall, chrony, rtpengine, announcement, Kamailio last: it uses the other two);
+ * - as root, what it writes inside box.dataDir is given to the data dir's owner (the units'
+ *   user), so a daemon running as that user can read it (dataDirOwner.ts);
  * - with `root` every path is written under that folder (an image, a test); the files'
  *   contents still name the box's own paths.
  */
@@ -18,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { VaktpostConfig } from '../config/schema.js';
 import { CHECK_LABEL, type CheckResult, runChecker } from './checkers.js';
+import { giveToDataDirOwner } from './dataDirOwner.js';
 import { type DesiredFile, planApply, rooted, UNITS } from './plan.js';
 import type { UnitControl } from './unitControl.js';
 
@@ -104,6 +107,11 @@ export async function applyConfig(cfg: VaktpostConfig, opts: { root: string; dry
     if (!opts.dryRun) {
       for (const dir of plan.dirs) await mkdir(rooted(opts.root, dir), { recursive: true, mode: 0o700 });
       for (const s of staged) await rename(s.tmp, s.target);
+      giveToDataDirOwner(rooted(opts.root, cfg.box.dataDir), [
+        ...plan.files.map((f) => rooted(opts.root, f.path)),
+        ...plan.dirs.map((d) => rooted(opts.root, d)),
+        ...plan.ownedExtra.map((p) => rooted(opts.root, p)),
+      ]);
     }
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });

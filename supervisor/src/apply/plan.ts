@@ -55,6 +55,8 @@ export interface Plan {
   dirs: string[];
   /** Said to the operator after the file list. */
   notes: string[];
+  /** Files apply makes on the way that the units' user must own too (the control secret). */
+  ownedExtra: string[];
 }
 
 /** `path` under `root` (`/` = the box itself). */
@@ -253,5 +255,5 @@ export async function planApply(cfg: VaktpostConfig, opts: { root: string; dryRu
     notes.push("firewall.enabled is false: no ruleset rendered (the box's firewall is managed elsewhere)");
   }
   notes.push(...unitNotes(cfg));
-  return { files, dirs, notes };
+  return { files, dirs, notes, ownedExtra: calls ? [controlSecretPathOf(calls)] : [] };
 }

@@ -28,6 +28,8 @@ import { parseArgs } from 'node:util';
 import { Accounts, ROLES, type Role } from '../api/auth.js';
 import { startApp } from '../app.js';
 import { installProcessGuards } from '../lifecycle/processGuards.js';
+import { stdoutIsJournal } from '../lifecycle/journalStream.js';
+import { serviceStatusLine, systemdNotifier } from '../lifecycle/systemdNotify.js';
 import { ConfigError, type ConfigWarning, formatWarning, loadConfigFile, loadConfigFileWithWarnings, warnToStderr } from '../config/load.js';
 import type { VaktpostConfig } from '../config/schema.js';
 import { createLogger } from '../log.js';
@@ -219,7 +221,14 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
       );
       const app = await startApp(cfg, { log });
       started = app;
-      if (app.initialAdmin?.generated) {
+      const passwordFile = path.join(cfg.box.dataDir, 'initial-admin-password');
+      if (app.initialAdmin?.generated && stdoutIsJournal()) {
+        // Under systemd stdout is the journal, readable by more than root: only where it is.
+        process.stdout.write(
+          `First start: an admin account was created; its password is in ${passwordFile} (readable by the service user only). ` +
+            `Førstegangsstart: administratorkonto opprettet; passordet står i ${passwordFile}.\n`,
+        );
+      } else if (app.initialAdmin?.generated) {
         process.stdout.write(
           `\n  First start: an admin account was created.\n  Førstegangsstart: en administratorkonto er opprettet.\n` +
             `    username / brukernavn: ${app.initialAdmin.username}\n    password / passord:    ${app.initialAdmin.password}\n` +
@@ -227,17 +236,26 @@ async function command(cmd: string, values: Options, positionals: string[]): Pro
         );
       }
       log.info({ url: app.url, hardware: cfg.box.hardware }, `Vaktpost is running at ${app.url}`);
+      // Under systemd (Type=notify): ready now, the watchdog fed by decision ticks only.
+      const notifier = systemdNotifier({ env: process.env, log });
+      if (notifier) {
+        app.supervisor.onDecisionTick((t) => notifier.tick(serviceStatusLine(t)));
+        const s = app.supervisor.snapshot();
+        notifier.ready(serviceStatusLine({ route: s.route, mode: s.mode, callPath: s.callPath.path }));
+      }
       let stopping = false;
       const stop = async (sig: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal: sig }, 'stopping');
+        notifier?.stopping('stopping (stopper)');
         // Never hang on the way down: calls do not depend on us, a stuck stop helps no one.
         setTimeout(() => {
           log.error('stop took longer than 5 s; exiting anyway');
           process.exit(1);
         }, 5000).unref();
         await app.stop();
+        await notifier?.idle();
         process.exit(0);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));

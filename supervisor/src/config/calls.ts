@@ -138,7 +138,8 @@ export const kamailioRpcSchema = z.strictObject({
   /**
    * Uids Kamailio runs as. Before sending its RPC key the supervisor checks that the
    * port is held by one of them, so a local user who bound the port while Kamailio
-   * was down gets nothing. ops/kamailio/systemd runs Kamailio as root.
+   * was down gets nothing. The supervisor's own uid is always trusted too: the packaged
+   * units run Kamailio as the supervisor's user `vaktpost` (ops/systemd/README.md).
    */
   trustedUids: z.array(z.number().int().min(0)).min(1).default([0]),
 });

@@ -5,6 +5,7 @@
  * behind Vaktpost's login, and its proposals are applied only under the timeouts below.
  */
 import { z } from 'zod';
+import { canSwitchUser, effectiveCapabilities } from '../flows/identity.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -92,16 +93,22 @@ export const FlowsConfigSchema = z.strictObject({
 export type FlowsConfig = z.infer<typeof FlowsConfigSchema>;
 
 /**
- * check-config's advice on the flows: a supervisor that is not root cannot run the flows
- * as their own user, so a flow (code) can read whatever the supervisor can.
+ * check-config's advice on the flows: a supervisor that can neither switch user as root nor
+ * through CAP_SETUID/CAP_SETGID (flows/identity.ts) cannot run the flows as their own user,
+ * so a flow (code) can read whatever the supervisor can. `caps`: the effective capabilities
+ * of the process that will run (this one's when `uid` is this process's uid).
  */
-export function flowsAdvice(cfg: FlowsConfig, uid: number | undefined = process.getuid?.()): Array<{ path: string[]; en: string; nb: string }> {
-  if (!cfg.enabled || uid === undefined || uid === 0) return [];
+export function flowsAdvice(
+  cfg: FlowsConfig,
+  uid: number | undefined = process.getuid?.(),
+  caps: bigint = uid === process.getuid?.() ? effectiveCapabilities() : 0n,
+): Array<{ path: string[]; en: string; nb: string }> {
+  if (!cfg.enabled || uid === undefined || canSwitchUser(caps, uid)) return [];
   return [
     {
       path: ['flows', 'enabled'],
-      en: `the flows child will NOT be isolated: this runs as uid ${uid}, not root, so Node-RED runs as this same user and a deployed flow can read everything Vaktpost can (the store, the CLI token). Run the supervisor as root (vaktpost.service does) with the user "${cfg.user}" created`,
-      nb: `flytene blir IKKE isolert: prosessen kjører som uid ${uid}, ikke root, så Node-RED kjører som samme bruker og en flyt kan lese alt Vaktpost kan. Kjør som root med brukeren «${cfg.user}» opprettet`,
+      en: `the flows child will NOT be isolated: this runs as uid ${uid}, neither root nor with CAP_SETUID/CAP_SETGID, so Node-RED runs as this same user and a deployed flow can read everything Vaktpost can (the store, the CLI token). Run the supervisor as vaktpost.service does (user vaktpost with those two capabilities, or root) with the user "${cfg.user}" created`,
+      nb: `flytene blir IKKE isolert: prosessen kjører som uid ${uid}, verken som root eller med CAP_SETUID/CAP_SETGID, så Node-RED kjører som samme bruker og en flyt kan lese alt Vaktpost kan. Kjør som vaktpost.service gjør, med brukeren «${cfg.user}» opprettet`,
     },
   ];
 }

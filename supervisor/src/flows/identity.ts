@@ -2,19 +2,30 @@
  * Who the Node-RED child runs as, and the one folder that user owns.
  *
  * A technician who can deploy flows can run code (a Function node reaches `process`), so
- * the child must not run as the supervisor: as root it could read the CLI token (and make
- * an admin), the store with its password hashes, and the audio archive. When the
- * supervisor is root the child runs as `flows.user` (uid/gid given to fork; libuv drops
- * the supplementary groups), in its own home beside the data dir, with an environment
- * that carries none of the supervisor's. A supervisor that is not root cannot switch
- * user: then the child runs as it is, and that is said (log line, check-config, status).
+ * the child must not run as the supervisor: it could read the CLI token (and make an
+ * admin), the store with its password hashes, and the audio archive. When the supervisor
+ * may switch user — it is root, or it holds CAP_SETUID and CAP_SETGID (the packaged
+ * vaktpost.service runs as user `vaktpost` with exactly these, as ambient capabilities) —
+ * the child runs as `flows.user` (uid/gid given to fork; libuv drops the supplementary
+ * groups), in its own home beside the data dir, with an environment that carries none of
+ * the supervisor's. Decided by the effective capabilities in /proc/self/status, not by
+ * uid 0. A supervisor that cannot switch user: the child runs as it is, and that is said
+ * (log line, check-config, status).
+ *
+ * Capabilities and the child: a root parent that switches to a non-root uid loses every
+ * capability (the kernel clears them). A non-root parent does not: its ambient
+ * CAP_SETUID would survive setuid() and execve() into the child, which could then switch
+ * back to the supervisor's user. So the child is started through setpriv(1) (util-linux,
+ * essential in Debian), which clears the ambient and inheritable sets before it executes
+ * node: the child holds no capability at all (test/unit/flows/identity.test.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 export type FlowsIdentity =
-  | { isolated: true; user: string; uid: number; gid: number }
+  /** `via`: root switches and loses its capabilities; `capabilities` switches through CAP_SETUID/CAP_SETGID (see the header). */
+  | { isolated: true; user: string; uid: number; gid: number; via: 'root' | 'capabilities' }
   | { isolated: false; user: string; uid: number; gid: number; why: string };
 
 /** A setup problem that keeps the flows from starting (the message names the fix). */
@@ -29,10 +40,34 @@ function idOf(flag: '-u' | '-g', user: string): number | null {
   }
 }
 
+const CAP_SETGID = 6;
+const CAP_SETUID = 7;
+
+/** The effective capability set of this process (`CapEff` in /proc/self/status), or 0n where there is none to read. */
+export function effectiveCapabilities(statusFile = '/proc/self/status'): bigint {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync(statusFile, 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
+/** Whether this process may start a child under another uid and gid: root, or CAP_SETUID and CAP_SETGID. */
+export function canSwitchUser(caps = effectiveCapabilities(), uid = process.getuid?.() ?? 0): boolean {
+  if (uid === 0) return true;
+  const has = (bit: number) => (caps & (1n << BigInt(bit))) !== 0n;
+  return has(CAP_SETUID) && has(CAP_SETGID);
+}
+
+/** setpriv (util-linux): how a non-root parent starts the child without passing its capabilities on. */
+export const SETPRIV = '/usr/bin/setpriv';
+export const DROP_CAPABILITIES_ARGS = ['--inh-caps=-all', '--ambient-caps=-all', '--'] as const;
+
 export function resolveFlowsIdentity(user: string): FlowsIdentity {
   const myUid = process.getuid?.() ?? 0;
   const myGid = process.getgid?.() ?? 0;
-  if (myUid !== 0) {
+  if (!canSwitchUser(effectiveCapabilities(), myUid)) {
     let me = String(myUid);
     try {
       me = userInfo().username;
@@ -42,7 +77,7 @@ export function resolveFlowsIdentity(user: string): FlowsIdentity {
       user: me,
       uid: myUid,
       gid: myGid,
-      why: `the supervisor runs as uid ${myUid}, not root, so it cannot start the flows as "${user}": the flows run as the supervisor's own user and can read everything it can`,
+      why: `the supervisor runs as uid ${myUid}, not root and without CAP_SETUID/CAP_SETGID, so it cannot start the flows as "${user}": the flows run as the supervisor's own user and can read everything it can`,
     };
   }
   const uid = idOf('-u', user);
@@ -58,7 +93,13 @@ export function resolveFlowsIdentity(user: string): FlowsIdentity {
       `flows.user "${user}" is root (uid ${uid}, gid ${gid}); the flows must run as an unprivileged user of their own — set flows.user to a system user (flows.user er root; bruk en egen systembruker)`,
     );
   }
-  return { isolated: true, user, uid, gid };
+  if (myUid !== 0 && !existsSync(SETPRIV)) {
+    throw new FlowsIsolationError(
+      `${SETPRIV} is missing: without it the flows child would inherit the supervisor's CAP_SETUID — install util-linux ` +
+        `(${SETPRIV} mangler: uten den arver flytene overvåkerens rettigheter; installer util-linux)`,
+    );
+  }
+  return { isolated: true, user, uid, gid, via: myUid === 0 ? 'root' : 'capabilities' };
 }
 
 /**
@@ -75,11 +116,19 @@ export function prepareFlowsHome(dir: string, id: FlowsIdentity): void {
     throw new FlowsIsolationError(`flows.homeDir ${dir} is not a plain directory (${(err as NodeJS.ErrnoException).code}) — remove it or set flows.homeDir`);
   }
   try {
-    if (id.isolated) {
-      const st = fstatSync(fd);
-      if (st.uid !== id.uid || st.gid !== id.gid) fchownSync(fd, id.uid, id.gid);
+    const st = fstatSync(fd);
+    if (id.isolated && (st.uid !== id.uid || st.gid !== id.gid)) {
+      if (id.via !== 'root') {
+        // Without CAP_CHOWN (vaktpost.service has none) the package makes this folder.
+        throw new FlowsIsolationError(
+          `flows.homeDir ${dir} is owned by uid ${st.uid}, not by the flows user ${id.user} (uid ${id.uid}) — chown ${id.user}: ${dir} ` +
+            `(flytenes hjemmemappe eies ikke av ${id.user}; kjør chown ${id.user}: ${dir})`,
+        );
+      }
+      fchownSync(fd, id.uid, id.gid);
     }
-    fchmodSync(fd, 0o700);
+    // Only the owner (or root) may change the mode: leave a right one alone.
+    if ((st.mode & 0o7777) !== 0o700) fchmodSync(fd, 0o700);
   } finally {
     closeSync(fd);
   }
@@ -93,6 +142,11 @@ export function closeDataDirToOthers(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const mode = statSync(dataDir).mode & 0o7777;
   if (mode & 0o007) chmodSync(dataDir, mode & ~0o007);
+}
+
+/** The command line that runs `file args` as the flows user holding no capability (see the header). */
+export function withoutCapabilities(id: FlowsIdentity, file: string, args: readonly string[]): [string, string[]] {
+  return id.isolated && id.via === 'capabilities' ? [SETPRIV, [...DROP_CAPABILITIES_ARGS, file, ...args]] : [file, [...args]];
 }
 
 /** What the child sees of the environment: none of the supervisor's secrets or loaders. */
@@ -113,7 +167,8 @@ export async function removeAsFlowsUser(dir: string, id: FlowsIdentity): Promise
     return;
   }
   await new Promise<void>((resolve, reject) => {
-    const p = spawn(process.execPath, ['-e', 'require("node:fs").rmSync(process.argv[1], { recursive: true, force: true })', dir], {
+    const [cmd, args] = withoutCapabilities(id, process.execPath, ['-e', 'require("node:fs").rmSync(process.argv[1], { recursive: true, force: true })', dir]);
+    const p = spawn(cmd, args, {
       uid: id.uid,
       gid: id.gid,
       cwd: '/',

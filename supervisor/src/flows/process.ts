@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
-import { childEnvironment, type FlowsIdentity } from './identity.js';
+import { childEnvironment, type FlowsIdentity, withoutCapabilities } from './identity.js';
 import { type ChildInit, type ChildToHost, FLOWS_PROTOCOL_VERSION, type HostToChild, parseChildMessage } from './protocol.js';
 
 export interface FlowsProcessOptions {
@@ -85,8 +85,11 @@ export class FlowsProcess extends EventEmitter<{ message: [ChildToHost]; exit: [
     const { file, execArgv } = childEntry();
     if (!existsSync(file)) throw new Error(`flows child entry ${file} is missing — run \`make build\``);
     const { runAs } = this.o;
+    // Through setpriv when the supervisor switches user by capability: the child holds none (identity.ts).
+    const [execPath, wrappedArgv] = withoutCapabilities(runAs, process.execPath, execArgv);
     const child = fork(file, [], {
-      execArgv,
+      execPath,
+      execArgv: wrappedArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       // A flow is code: as its own user it reaches nothing of the supervisor's (identity.ts).

@@ -404,7 +404,7 @@ export class FlowsService {
       else
         this.d.log.warn(
           { user: this.d.cfg.user, home: this.home },
-          `flows child NOT isolated: ${id.why} — run the supervisor as root (the service does) with flows.user "${this.d.cfg.user}" created`,
+          `flows child NOT isolated: ${id.why} — run the supervisor as vaktpost.service does (CAP_SETUID/CAP_SETGID, or root) with flows.user "${this.d.cfg.user}" created`,
         );
       prepareFlowsHome(this.home, id);
       return { id, problem: null };

@@ -7,7 +7,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -306,4 +306,23 @@ t.test('dry run writes nothing; a refused file leaves the box as it was; bad inp
   const help = spawnSync(process.execPath, [...CLI, 'apply', '--help'], { encoding: 'utf8' });
   t.equal(help.status, 0);
   t.match(help.stdout, /^vaktpost apply \[-c FILE\] \[--root DIR\] \[--dry-run\] \[--no-reload\]/);
+});
+
+t.test("as root, what apply writes inside the data dir belongs to the data dir's owner (the units' user)", async (t) => {
+  const s = await scratchDir('apply-owner');
+  t.teardown(s.cleanup);
+  const cfgFile = path.join(s.dir, 'vaktpost.yaml');
+  await writeFile(cfgFile, YAML.stringify(testConfig()));
+  const root = path.join(s.dir, 'root');
+  // The packaged box: /var/lib/vaktpost exists, owned by the service user, before apply runs.
+  const NOBODY = 65534;
+  await mkdir(path.join(root, DATA), { recursive: true, mode: 0o700 });
+  await chown(path.join(root, DATA), NOBODY, NOBODY);
+  const r = await applyInProcess(cfgFile, root, new RecordingUnits());
+  t.equal(r.code, 0, r.err);
+  for (const f of [...EXPECTED.filter((p) => p.startsWith(DATA)), `${DATA}/kamailio/control.secret`, `${DATA}/kamailio/calls`, `${DATA}/kamailio`]) {
+    const st = await stat(path.join(root, f));
+    t.same([st.uid, st.gid], [NOBODY, NOBODY], `${f} is the data dir owner's`);
+  }
+  t.equal((await stat(path.join(root, '/etc/chrony/conf.d/vaktpost.conf'))).uid, 0, "chrony's file, outside the data dir, stays root's");
 });

@@ -23,6 +23,8 @@ t.test('flows isolation config: own user by default, file nodes off, a warning w
   t.notOk(FlowsConfigSchema.safeParse({ user: 'Root; rm' }).success, 'a user name, nothing else');
   const on = FlowsConfigSchema.parse({ enabled: true });
   t.same(flowsAdvice(on, 0), [], 'root: the child is isolated, nothing to say');
+  t.same(flowsAdvice(on, 998, 0xc0n), [], 'not root but CAP_SETUID/CAP_SETGID (vaktpost.service): isolated, nothing to say');
+  t.equal(flowsAdvice(on, 998, 0x80n).length, 1, 'CAP_SETUID alone is not enough: the warning stays');
   t.same(flowsAdvice(d, 1000), [], 'flows off: nothing to say');
   const w = flowsAdvice(on, 1000);
   t.equal(w.length, 1, 'not root: one warning');

@@ -87,7 +87,13 @@ export function controlSecretOf(calls: Pick<CallsConfig, 'configDir'>): string {
   return loadControlSecret(controlSecretPathOf(calls));
 }
 
-/** The supervisor's JSON-RPC client for Kamailio, authenticated with the control secret. */
+/**
+ * The supervisor's JSON-RPC client for Kamailio, authenticated with the control secret.
+ * The port may be held by `calls.rpc.trustedUids` or by the supervisor's own uid: the
+ * packaged units run Kamailio as the supervisor's user `vaktpost` (ops/systemd/README.md),
+ * and a process of that user can read the secret anyway, so trusting it gives nothing away.
+ */
 export function kamailioRpcFromConfig(calls: Pick<CallsConfig, 'configDir' | 'rpc'>, secret = controlSecretOf(calls)): KamailioRpc {
-  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret: controlKeys(secret).rpc, trustedUids: calls.rpc.trustedUids });
+  const trustedUids = [...new Set([...calls.rpc.trustedUids, process.getuid?.() ?? 0])];
+  return new KamailioRpc({ port: calls.rpc.port, timeoutMs: calls.rpc.timeoutMs, secret: controlKeys(secret).rpc, trustedUids });
 }
