@@ -1,0 +1,115 @@
+/**
+ * The appliance harness itself: a Debian 13 rootfs (built once, cached) boots
+ * real systemd in systemd-nspawn on a throwaway overlay; the daemons Vaktpost
+ * drives are there in Debian 13's versions; and systemd's watchdog really kills
+ * and restarts a Type=notify service that stops pinging — the mechanism the
+ * supervisor's unit relies on, proven here before the supervisor uses it.
+ * After poweroff the overlay is gone and the cache is left for the next run.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { bootAppliance, isMounted } from '../../helpers/appliance/container.js';
+import { applianceRootfs } from '../../helpers/appliance/rootfs.js';
+import { waitFor } from '../../helpers/util.js';
+
+// The first run builds the rootfs (measured 1.5–2 min); tap's default 300 s per file would not leave room on a busy machine.
+t.setTimeout(600_000);
+
+const log = (line: string) => t.comment(line);
+const rootfs = await applianceRootfs({ log });
+t.comment(`rootfs ${rootfs.built ? 'built' : 'reused'} in ${(rootfs.ms / 1000).toFixed(1)} s`);
+const { container: box, state, bootMs } = await bootAppliance({ rootfs: rootfs.dir, log });
+t.teardown(() => box.stop());
+t.comment(`booted in ${(bootMs / 1000).toFixed(2)} s`);
+
+t.test('systemd is PID 1 inside and the boot reached running', async (t) => {
+  t.equal((await box.sh('cat /proc/1/comm')).trim(), 'systemd', 'PID 1 inside is systemd');
+  t.equal(state, 'running', `system state (failed units: ${(await box.failedUnits()) || 'none'})`);
+  t.equal((await box.sh('. /etc/os-release; echo $VERSION_ID')).trim(), '13', 'Debian 13');
+});
+
+t.test('the box has its own LAN, reachable from the outside namespace and not from the host', async (t) => {
+  const lan = box.lan!;
+  t.match(await box.sh('ip -4 -o addr show dev eth0'), new RegExp(`inet ${lan.boxAddress.replaceAll('.', '\\.')}/24`), `eth0 ${lan.boxAddress}`);
+  const ping = await box.outside(['ping', '-c', '1', '-W', '5', lan.boxAddress]);
+  t.equal(ping.code, 0, `the outside (${lan.outsideAddress}) reaches the box: ${ping.stdout.split('\n').find((l) => l.includes('bytes from')) ?? ping.stderr}`);
+  t.notMatch(await box.sh('ip -o link'), /\bvaktpost|docker|ens\d|enp\d/, 'none of the host interfaces are inside');
+});
+
+t.test('the runtime and every daemon Vaktpost drives are installed', async (t) => {
+  const node = (await box.sh('node --version')).trim();
+  t.comment(`node ${node}`);
+  const [maj, min] = node.replace(/^v/, '').split('.').map(Number) as [number, number];
+  t.ok(maj > 20 || (maj === 20 && min >= 12), `node ${node} ≥ 20.12 (package.json engines)`);
+  const versions: [string, string, RegExp][] = [
+    ['kamailio', 'kamailio -v', /kamailio \d+\.\d+/],
+    ['rtpengine', 'rtpengine --version', /\d+\.\d+/],
+    ['sipp', 'sipp -v', /SIPp v\d+\.\d+/],
+    ['chronyd', 'chronyd --version', /chronyd \(chrony\) version \d/],
+    ['nft', 'nft --version', /nftables v\d/],
+    ['dummy-ups', 'test -x /lib/nut/dummy-ups && /lib/nut/dummy-ups -V', /Network UPS Tools/],
+  ];
+  for (const [name, cmd, re] of versions) {
+    const r = await box.exec(['sh', '-c', `${cmd} 2>&1`]);
+    const first = r.stdout.split('\n').find((l) => re.test(l)) ?? r.stdout.trim().split('\n')[0] ?? '';
+    t.match(r.stdout, re, `${name}: ${first.trim()}`);
+    t.comment(`${name}: ${first.trim()}`);
+  }
+});
+
+t.test("systemd's watchdog kills and restarts a Type=notify service that stops pinging", async (t) => {
+  // READY=1 once, then never WATCHDOG=1: after WatchdogSec systemd sends SIGABRT and Restart= brings it back.
+  await box.writeFile('/usr/local/bin/wd-probe', '#!/bin/sh\nsystemd-notify --ready\nexec sleep infinity\n', 0o755);
+  await box.writeFile(
+    '/etc/systemd/system/wd-probe.service',
+    [
+      '[Unit]',
+      'Description=watchdog probe (appliance harness test)',
+      '[Service]',
+      'Type=notify',
+      'NotifyAccess=all',
+      'ExecStart=/usr/local/bin/wd-probe',
+      'WatchdogSec=3',
+      'Restart=on-failure',
+      'RestartSec=100ms',
+      '',
+    ].join('\n'),
+  );
+  await box.sh('systemctl daemon-reload && systemctl start wd-probe.service');
+  t.equal(await box.unitProperty('wd-probe', 'ActiveState'), 'active', 'started: READY=1 reached systemd (Type=notify start returned)');
+  const firstPid = Number(await box.unitProperty('wd-probe', 'MainPID'));
+  t.ok(firstPid > 1, `a main PID inside (${firstPid})`);
+  t.equal(await box.unitProperty('wd-probe', 'WatchdogUSec'), '3s', 'watchdog armed at 3 s');
+
+  const restarted = await waitFor(async () => Number(await box.unitProperty('wd-probe', 'NRestarts')) >= 1, {
+    timeoutMs: 20_000,
+    intervalMs: 200,
+    what: 'systemd to restart wd-probe after its watchdog expired',
+  }).catch(async (err: Error) => {
+    t.comment(await box.journal('wd-probe'));
+    throw err;
+  });
+  t.ok(restarted, 'restarted by systemd');
+  const journal = await box.journal('wd-probe');
+  t.match(journal, /Watchdog timeout/, 'the journal names the watchdog as the reason');
+  t.match(journal, /SIGABRT/, 'killed with SIGABRT (the watchdog signal)');
+  await waitFor(async () => (await box.unitProperty('wd-probe', 'ActiveState')) === 'active', {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    what: 'wd-probe active again after its restart',
+  });
+  const secondPid = Number(await box.unitProperty('wd-probe', 'MainPID'));
+  t.ok(secondPid > 1 && secondPid !== firstPid, `a new process (${firstPid} → ${secondPid})`);
+  await box.sh('systemctl stop wd-probe.service');
+});
+
+t.test('poweroff: nspawn exits 0, the overlay is gone, the cached rootfs stays', async (t) => {
+  const { nspawnExit } = await box.stop();
+  t.equal(nspawnExit, 0, 'systemctl poweroff inside ends systemd-nspawn with 0');
+  t.notOk(isMounted(box.root), 'overlay unmounted');
+  t.notOk(existsSync(path.dirname(box.root)), 'scratch dir (upper layer) deleted');
+  t.notOk(existsSync(`/run/netns/${box.lan?.box}`) || existsSync(`/run/netns/${box.lan?.outside}`), 'both network namespaces deleted');
+  t.ok(existsSync(path.join(rootfs.dir, 'usr/lib/systemd/systemd')), `cache left in place (${rootfs.dir})`);
+  t.notOk(existsSync(path.join(rootfs.dir, 'usr/local/bin/wd-probe')), 'nothing the container wrote reached the cache');
+});
