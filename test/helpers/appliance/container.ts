@@ -229,6 +229,23 @@ export class ApplianceContainer {
     return r.stdout + r.stderr;
   }
 
+  /**
+   * Start a long-running process inside as a transient service (systemd-run), so
+   * systemd owns it and poweroff stops it; resolves once the unit is active.
+   * `unit` without `.service`.
+   */
+  async runUnit(unit: string, argv: readonly string[], properties: readonly string[] = []): Promise<void> {
+    const r = await this.exec(['systemd-run', `--unit=${unit}`, '--collect', ...properties.flatMap((p) => ['-p', p]), '--', ...argv]);
+    if (r.code !== 0) throw new Error(`systemd-run ${unit} in ${this.name} failed (exit ${r.code}): ${r.stderr}`);
+    await waitFor(async () => (await this.unitProperty(unit, 'ActiveState')) === 'active', {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: `${unit} active in ${this.name}`,
+    }).catch(async (err: Error) => {
+      throw new Error(`${err.message}. Journal:\n${await this.journal(unit, 30)}`);
+    });
+  }
+
   /** Failed units, one per line ('' when none). */
   async failedUnits(): Promise<string> {
     return (await this.exec(['systemctl', '--failed', '--no-legend', '--plain'])).stdout.trim();

@@ -119,7 +119,9 @@ export async function applianceRootfs(opts: RootfsOptions = {}): Promise<Rootfs>
 
   const mirror = opts.mirror ?? process.env['VAKTPOST_APPLIANCE_MIRROR'] ?? hostDebianMirror();
   const tmp = path.join(cacheDir, `.building-rootfs-${key}`);
-  log(`building ${dir}: Debian ${SUITE} ${VARIANT} + ${packages.length} packages from ${mirror} (first run only; about 1–2 min)`);
+  log(
+    `building ${dir}: Debian ${SUITE} ${VARIANT} + ${packages.length} packages from ${mirror} (first run only; about 1–2 min; waits first if another run holds the lock)`,
+  );
   // Under the lock: another builder may have finished while we waited.
   const script = [
     'set -eu',
