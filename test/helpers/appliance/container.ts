@@ -20,7 +20,8 @@
  * - `stop()` always ends with no nspawn, no container process, no overlay mount
  *   and no scratch dir — clean poweroff first, then SIGTERM/SIGKILL — and is
  *   safe to call twice. If the test process exits without calling it, an exit
- *   hook kills the container and lazily unmounts the overlay.
+ *   hook kills the container and lazily unmounts the overlay; if it is killed
+ *   outright, the next boot removes what it left (orphans.ts).
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../util.js';
 import { type ApplianceLan, createLan } from './lan.js';
+import { reapOrphans, SCRATCH_PREFIX, writeOwner } from './orphans.js';
 
 const run = promisify(execFile);
 
@@ -95,9 +97,11 @@ export class ApplianceContainer {
     if (!existsSync(path.join(opts.rootfs, 'usr/lib/systemd/systemd')))
       throw new Error(`${opts.rootfs} has no systemd — build it with applianceRootfs() (test/helpers/appliance/rootfs.ts)`);
     await requireNspawn();
+    await reapOrphans(log);
     const started = performance.now();
     const name = opts.name ?? `vp-${randomBytes(4).toString('hex')}`;
-    const scratch = await mkdtemp(path.join(os.tmpdir(), `vaktpost-appliance-${name}-`));
+    const scratch = await mkdtemp(path.join(os.tmpdir(), `${SCRATCH_PREFIX}${name}-`));
+    writeOwner(scratch, { name });
     const root = path.join(scratch, 'root');
     await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(path.join(scratch, d))));
     try {
@@ -124,6 +128,7 @@ export class ApplianceContainer {
       ['-D', root, '-b', '--register=no', '--keep-unit', '--link-journal=no', `--machine=${name}`, '--console=pipe', ...net],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    writeOwner(scratch, { name, nspawnPid: nspawn.pid });
     let consoleOut = '';
     const keep = (d: Buffer) => {
       consoleOut = (consoleOut + d.toString()).slice(-30_000);
@@ -152,6 +157,7 @@ export class ApplianceContainer {
       throw new Error(`systemd-nspawn did not start systemd in ${name}: ${(err as Error).message}. Console:\n${tail()}`);
     }
 
+    writeOwner(scratch, { name, nspawnPid: nspawn.pid, leaderPid });
     const container = new ApplianceContainer(name, root, scratch, nspawn, leaderPid, () => consoleOut, log, lan);
     let state: string;
     try {

@@ -6,10 +6,13 @@
  * supervisor's unit relies on, proven here before the supervisor uses it.
  * After poweroff the overlay is gone and the cache is left for the next run.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { bootAppliance, isMounted } from '../../helpers/appliance/container.js';
+import { reapOrphans } from '../../helpers/appliance/orphans.js';
 import { applianceRootfs } from '../../helpers/appliance/rootfs.js';
 import { waitFor } from '../../helpers/util.js';
 
@@ -102,6 +105,35 @@ t.test("systemd's watchdog kills and restarts a Type=notify service that stops p
   const secondPid = Number(await box.unitProperty('wd-probe', 'MainPID'));
   t.ok(secondPid > 1 && secondPid !== firstPid, `a new process (${firstPid} → ${secondPid})`);
   await box.sh('systemctl stop wd-probe.service');
+});
+
+t.test('a container whose test process was SIGKILLed is removed by the next boot (no systemd, mount or namespace left)', async (t) => {
+  const script = [
+    `import { bootAppliance } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../helpers/appliance/container.ts'))};`,
+    `const { container } = await bootAppliance({ rootfs: ${JSON.stringify(rootfs.dir)}, log: () => {} });`,
+    'console.log(JSON.stringify({ name: container.name, root: container.root, leader: container.leaderPid }));',
+    "process.kill(process.pid, 'SIGKILL');",
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  t.equal(signal, 'SIGKILL', 'the owning test process died without stop()');
+  const orphan = JSON.parse(out.trim()) as { name: string; root: string; leader: number };
+  t.ok(isMounted(orphan.root) && existsSync(`/run/netns/${orphan.name}-box`), `its container ${orphan.name} is left behind`);
+  t.equal(readFileSync(`/proc/${orphan.leader}/comm`, 'utf8').trim(), 'systemd', 'and its systemd still runs');
+
+  const reaped = await reapOrphans(log);
+  t.ok(reaped.includes(orphan.name), `reaped ${orphan.name}`);
+  t.notOk(reaped.includes(box.name), 'the live container of this test is not touched');
+  t.notOk(existsSync(`/proc/${orphan.leader}`), 'its systemd is gone');
+  t.notOk(isMounted(orphan.root), 'its overlay is unmounted');
+  t.notOk(existsSync(`/run/netns/${orphan.name}-box`) || existsSync(`/run/netns/${orphan.name}-out`), 'its namespaces are deleted');
+  t.notOk(existsSync(path.dirname(orphan.root)), 'its scratch dir is deleted');
+  t.equal((await box.sh('cat /proc/1/comm')).trim(), 'systemd', 'this test’s container still answers');
 });
 
 t.test('poweroff: nspawn exits 0, the overlay is gone, the cached rootfs stays', async (t) => {
