@@ -12,8 +12,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { bootAppliance, isMounted } from '../../helpers/appliance/container.js';
+import { runOutsideCaller, setupDummyUps, startOutsideCentre } from '../../helpers/appliance/boxLab.js';
 import { reapOrphans } from '../../helpers/appliance/orphans.js';
 import { applianceRootfs } from '../../helpers/appliance/rootfs.js';
+import { describeCaller, SCENARIOS } from '../../helpers/sipp.js';
 import { waitFor } from '../../helpers/util.js';
 
 // The first run builds the rootfs (measured 1.5–2 min); tap's default 300 s per file would not leave room on a busy machine.
@@ -105,6 +107,65 @@ t.test("systemd's watchdog kills and restarts a Type=notify service that stops p
   const secondPid = Number(await box.unitProperty('wd-probe', 'MainPID'));
   t.ok(secondPid > 1 && secondPid !== firstPid, `a new process (${firstPid} → ${secondPid})`);
   await box.sh('systemctl stop wd-probe.service');
+});
+
+t.test('the lab around the box: SIPp calls cross its LAN both ways, and its upsd serves dummy-ups', async (t) => {
+  // Inbound: a caller on the LAN (the trunk side) → a SIPp centre inside the box.
+  await box.copyIn(SCENARIOS.answer, '/srv/lab/uas-answer.xml');
+  await box.runUnit('lab-inbox-centre', [
+    'sipp',
+    '-sf',
+    '/srv/lab/uas-answer.xml',
+    '-i',
+    box.lan!.boxAddress,
+    '-p',
+    '5070',
+    '-key',
+    'role',
+    'inbox',
+    '-aa',
+    '-nostdin',
+  ]);
+  const inbound = await runOutsideCaller(t, box, { sipPort: 5070, calls: 2, rate: 5, holdMs: 200, timeoutS: 30 });
+  t.same(inbound.answersPerRole, { inbox: 2 }, `2 calls from ${box.lan!.outsideAddress} answered inside the box: ${describeCaller(inbound)}`);
+  t.equal(inbound.completed, 2, 'both completed (BYE answered)');
+  await box.sh('systemctl stop lab-inbox-centre');
+
+  // Outbound: a caller inside the box → a centre on the LAN.
+  const centre = await startOutsideCentre(t, box, 'outside', 5080);
+  await box.copyIn(SCENARIOS.caller, '/srv/lab/uac.xml');
+  const out = await box.exec([
+    'sipp',
+    '-sf',
+    '/srv/lab/uac.xml',
+    '-i',
+    box.lan!.boxAddress,
+    '-m',
+    '1',
+    '-d',
+    '200',
+    '-key',
+    'rtp_port',
+    '9',
+    '-s',
+    '116117',
+    '-timeout',
+    '30',
+    '-timeout_error',
+    '-nostdin',
+    `${box.lan!.outsideAddress}:${centre.port}`,
+  ]);
+  t.equal(out.code, 0, `a call from inside the box reached ${centre.uri} (sipp exit ${out.code})`);
+
+  const ups = await setupDummyUps(box);
+  t.equal((await box.sh(`upsc ${ups.ups}@127.0.0.1 battery.charge`)).trim(), '100', 'upsd inside reports the dummy-ups battery');
+  await ups.setVars({ 'ups.status': 'OB DISCHRG', 'battery.charge': 80 });
+  await waitFor(async () => (await box.sh(`upsc ${ups.ups}@127.0.0.1 ups.status`)).trim() === 'OB DISCHRG', {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+    what: 'upsd to report the new dummy-ups status',
+  });
+  t.pass('a status change written to the .dev file reaches upsd (OB DISCHRG)');
 });
 
 t.test('a container whose test process was SIGKILLed is removed by the next boot (no systemd, mount or namespace left)', async (t) => {
