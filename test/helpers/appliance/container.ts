@@ -122,7 +122,10 @@ export class ApplianceContainer {
       }
     }
     const netnsPath = opts.networkNamespacePath ?? `/run/netns/${lan?.box}`;
-    const net = [`--network-namespace-path=${netnsPath}`];
+    // CAP_NET_ADMIN inside: nspawn withholds it when joining a namespace path, and nft (the firewall
+    // units) fails with "cache initialization failed: Operation not permitted". The namespace is the
+    // container's own, so the capability reaches nothing of the host's.
+    const net = [`--network-namespace-path=${netnsPath}`, ...(lan ? ['--capability=CAP_NET_ADMIN'] : [])];
     const nspawn = spawn(
       'systemd-nspawn',
       ['-D', root, '-b', '--register=no', '--keep-unit', '--link-journal=no', `--machine=${name}`, '--console=pipe', ...net],
@@ -187,7 +190,13 @@ export class ApplianceContainer {
   exec(cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
-      const child = spawn('nsenter', ['-t', String(this.leaderPid), '-a', '--', ...cmd], { env: INSIDE_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+      // env -i inside as well: tap's process tracking adds NODE_OPTIONS (--import of its own loaders,
+      // host paths) to every child it sees spawned, whatever env we pass here.
+      const clean = Object.entries(INSIDE_ENV).map(([k, v]) => `${k}=${v}`);
+      const child = spawn('nsenter', ['-t', String(this.leaderPid), '-a', '--', 'env', '-i', ...clean, ...cmd], {
+        env: INSIDE_ENV,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -250,6 +259,12 @@ export class ApplianceContainer {
     }).catch(async (err: Error) => {
       throw new Error(`${err.message}. Journal:\n${await this.journal(unit, 30)}`);
     });
+  }
+
+  /** `systemctl restart` (waits as systemctl does: for READY=1 with Type=notify); on failure the error carries the unit's journal. */
+  async restart(unit: string): Promise<void> {
+    const r = await this.exec(['systemctl', 'restart', unit], { timeoutMs: 300_000 });
+    if (r.code !== 0) throw new Error(`systemctl restart ${unit} in ${this.name} failed: ${r.stderr.trim()}\nJournal:\n${await this.journal(unit, 40)}`);
   }
 
   /** Failed units, one per line ('' when none). */

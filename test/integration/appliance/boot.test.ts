@@ -39,10 +39,22 @@ t.test('the box has its own LAN, reachable from the outside namespace and not fr
   t.match(await box.sh('ip -4 -o addr show dev eth0'), new RegExp(`inet ${lan.boxAddress.replaceAll('.', '\\.')}/24`), `eth0 ${lan.boxAddress}`);
   const ping = await box.outside(['ping', '-c', '1', '-W', '5', lan.boxAddress]);
   t.equal(ping.code, 0, `the outside (${lan.outsideAddress}) reaches the box: ${ping.stdout.split('\n').find((l) => l.includes('bytes from')) ?? ping.stderr}`);
+  const nft = await box.exec(['sh', '-c', 'nft add table inet appliance_probe && nft list tables && nft delete table inet appliance_probe']);
+  t.match(
+    nft.stdout,
+    /table inet appliance_probe/,
+    `nft can load rules inside (the firewall units need CAP_NET_ADMIN in the box's namespace): ${nft.stderr.trim() || 'ok'}`,
+  );
   t.notMatch(await box.sh('ip -o link'), /\bvaktpost|docker|ens\d|enp\d/, 'none of the host interfaces are inside');
 });
 
 t.test('the runtime and every daemon Vaktpost drives are installed', async (t) => {
+  t.equal((await box.sh('env')).match(/^NODE_OPTIONS=/m), null, 'commands inside get a clean environment (no NODE_OPTIONS from the test runner)');
+  t.equal(
+    (await box.sh(`node -e "console.log(require('node:fs').readFileSync('/etc/os-release', 'utf8').match(/^VERSION_CODENAME=(.*)$/m)[1])"`)).trim(),
+    'trixie',
+    'node runs a script inside, and sees the box’s files',
+  );
   const node = (await box.sh('node --version')).trim();
   t.comment(`node ${node}`);
   const [maj, min] = node.replace(/^v/, '').split('.').map(Number) as [number, number];
