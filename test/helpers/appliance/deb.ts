@@ -13,7 +13,7 @@
  *   (`force-unsafe-io`): measured 37–48 s → 7–9 s for the install.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ApplianceContainer } from './container.js';
@@ -37,17 +37,19 @@ export async function applianceDeb(log: (line: string) => void): Promise<DebPack
   } else {
     const builder = path.join(REPO, 'ops/deb/build.sh');
     if (!existsSync(builder)) throw new Error(`${builder} is missing: this tree cannot build the .deb (make deb) — or point VAKTPOST_APPLIANCE_DEB at one`);
+    let stdout: string;
     try {
-      const { stdout } = await run('bash', [builder], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
-      log(stdout.trim().split('\n').pop() ?? 'built');
+      ({ stdout } = await run('bash', [builder], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 }));
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
       throw new Error(`ops/deb/build.sh failed — it needs the built tree (make build). ${e.stderr ?? ''}${e.stdout ?? ''}${e.message}`);
     }
-    const dir = path.join(REPO, 'dist-deb');
-    const debs = readdirSync(dir).filter((n) => /^vaktpost_.*\.deb$/.test(n));
-    if (debs.length !== 1) throw new Error(`expected one vaktpost_*.deb in ${dir}, found ${debs.length}: ${debs.join(', ')} — remove the stale ones`);
-    file = path.join(dir, debs[0] as string);
+    const last = stdout.trim().split('\n').pop() ?? '';
+    log(last);
+    // Its last line names the package: "built dist-deb/vaktpost_….deb (…)" or "dist-deb/vaktpost_….deb is up to date".
+    const named = /(dist-deb\/vaktpost_[^\s]+\.deb)/.exec(last)?.[1];
+    if (!named || !existsSync(path.join(REPO, named))) throw new Error(`ops/deb/build.sh did not name a .deb that exists in its last line: ${last}`);
+    file = path.join(REPO, named);
   }
   const { stdout } = await run('dpkg-deb', ['--field', file, 'Version']);
   return { file, version: stdout.trim(), ms: performance.now() - started };
