@@ -8,7 +8,8 @@ set -euo pipefail
 PKGS=(faketime kamailio sip-tester nut-server nut-client chrony rtpengine-daemon espeak-ng sox libsox-fmt-all
       nftables iproute2 iputils-ping chromium procps psmisc
       iptables python3  # iptables: NFQUEUE target for the WAN test-bed delay shim (python3, stdlib only)
-      acl)              # setfacl: lets vaktpost-flows traverse to a source tree under a private folder (below)
+      acl               # setfacl: lets vaktpost-flows traverse to a source tree under a private folder (below)
+      mmdebstrap systemd-container)  # the appliance test: a Debian 13 rootfs booted with systemd-nspawn (test/helpers/appliance)
 [ "${1:-}" = "--print" ] && { echo "${PKGS[@]}"; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do
@@ -57,5 +58,6 @@ if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 75
 trap '[ $created_policy = 1 ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# --no-install-recommends matters: systemd-container recommends libnss-mymachines, which edits this host's nsswitch.conf.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 flows_reach_tree
