@@ -19,6 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 out=dist-deb
+# One build at a time (tests that need the package may run side by side): the others wait,
+# then find it built and unchanged.
+mkdir -p "$out"
+exec 9>"$out/.build.lock"
+flock 9
 die() {
   echo "vaktpost deb: $*" >&2
   exit 1
