@@ -11,7 +11,7 @@
  *   <box.dataDir>/rtpengine/rtpengine.conf          vaktpost-rtpengine.service
  *   calls.recording.notice.file                      (read by rtpengine per call)
  *   time.chronyd.confFile                            time.chronyd.unit (chrony.service)
- *   <box.dataDir>/nftables/vaktpost.nft              vaktpost-firewall.service
+ *   firewall.rulesetFile (/etc/vaktpost/vaktpost.nft)   vaktpost-firewall.service
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -64,13 +64,13 @@ export function rooted(root: string, p: string): string {
   return root === '/' ? p : path.join(root, p);
 }
 
-/** box.dataDir-relative places of what the units read (ops/kamailio/systemd, ops/rtpengine/systemd, ops/nftables). */
+/** Where the units read what apply renders (ops/kamailio/systemd, ops/rtpengine/systemd, ops/nftables). */
 export function renderedPaths(cfg: VaktpostConfig) {
   const data = cfg.box.dataDir;
   return {
     announcementDir: path.join(data, 'announcement'),
     rtpengineConf: rtpengineConfPathOf(data),
-    firewall: path.join(data, 'nftables', 'vaktpost.nft'),
+    firewall: cfg.firewall.rulesetFile,
   };
 }
 
@@ -201,6 +201,7 @@ const SHIPPED = {
   announcement: 'sip:announcement@127.0.0.1:5090',
   mediaPort: 16_000,
   spoolDir: '/var/spool/vaktpost/rtpengine',
+  firewall: '/etc/vaktpost/vaktpost.nft',
 };
 
 /** Where the config and the shipped units disagree: said after the file list, with the fix. */
@@ -209,8 +210,11 @@ function unitNotes(cfg: VaktpostConfig): string[] {
   const dropIn = (unit: string) => `systemctl edit ${unit}`;
   if (cfg.box.dataDir.replace(/\/+$/, '') !== SHIPPED.dataDir) {
     notes.push(
-      `box.dataDir is ${cfg.box.dataDir}, but the shipped units read ${SHIPPED.dataDir}/{announcement,rtpengine,nftables}: point them at it with a drop-in (${dropIn(UNITS.announcement)}, ${dropIn(UNITS.rtpengine)}, ${dropIn(UNITS.firewall)})`,
+      `box.dataDir is ${cfg.box.dataDir}, but the shipped units read ${SHIPPED.dataDir}/{announcement,rtpengine}: point them at it with a drop-in (${dropIn(UNITS.announcement)}, ${dropIn(UNITS.rtpengine)})`,
     );
+  }
+  if (cfg.firewall.enabled && cfg.firewall.rulesetFile !== SHIPPED.firewall) {
+    notes.push(`firewall.rulesetFile is ${cfg.firewall.rulesetFile}, but ${UNITS.firewall} loads ${SHIPPED.firewall}: ${dropIn(UNITS.firewall)}`);
   }
   const calls = cfg.calls;
   if (!calls) return notes;

@@ -26,6 +26,11 @@ export const firewallSchema = z.strictObject({
   /** false: `vaktpost apply` renders no ruleset (the box's firewall is managed elsewhere). */
   enabled: z.boolean().default(true),
   /**
+   * Where the ruleset is written (root's, 0600). Not in box.dataDir: root loads it, and
+   * the service user, who owns the data dir, must not be able to change what root loads.
+   */
+  rulesetFile: z.string().startsWith('/', { message: 'an absolute path' }).default('/etc/vaktpost/vaktpost.nft'),
+  /**
    * The centre's own LAN(s): operator PCs, the phone system, the recorder. They may use
    * the box's NTP server (chrony `allow` is rendered from this list too) and the web UI.
    */

@@ -55,7 +55,7 @@ const EXPECTED = [
   `${DATA}/announcement/announcement.xml`,
   `${DATA}/rtpengine/rtpengine.conf`,
   '/etc/chrony/conf.d/vaktpost.conf',
-  `${DATA}/nftables/vaktpost.nft`,
+  '/etc/vaktpost/vaktpost.nft',
 ];
 
 class RecordingUnits implements UnitControl {
@@ -113,7 +113,7 @@ t.test('apply into an empty root: every file created, checked, at the path its u
   t.same(files, [...EXPECTED, `${DATA}/kamailio/control.secret`].sort(), `exactly these files: ${files.join(' ')}`);
   t.ok((await stat(path.join(root, DATA, 'kamailio/calls'))).isDirectory(), 'the call-records folder Kamailio needs exists');
   t.equal((await stat(path.join(root, DATA, 'kamailio/kamailio.cfg'))).mode & 0o777, 0o600, 'kamailio.cfg 0600: it holds the control keys');
-  t.equal((await stat(path.join(root, DATA, 'nftables/vaktpost.nft'))).mode & 0o777, 0o600);
+  t.equal((await stat(path.join(root, '/etc/vaktpost/vaktpost.nft'))).mode & 0o777, 0o600);
   t.match(
     await readFile(path.join(root, DATA, 'announcement/announcement.xml'), 'utf8'),
     new RegExp(`${DATA}/announcement/ring-113\\.ulaw`),
@@ -125,7 +125,7 @@ t.test('apply into an empty root: every file created, checked, at the path its u
   // The daemons' own checkers on the written files, independently of apply.
   const k = await run(KAMAILIO, ['-c', '-f', path.join(root, DATA, 'kamailio/kamailio.cfg')]);
   t.match(`${k.stdout}${k.stderr}`, /config file ok/, 'kamailio -c accepts the written cfg');
-  await run('nft', ['-c', '-f', path.join(root, DATA, 'nftables/vaktpost.nft')]);
+  await run('nft', ['-c', '-f', path.join(root, '/etc/vaktpost/vaktpost.nft')]);
   t.pass('nft -c accepts the written ruleset');
 
   const second = spawnSync(process.execPath, [...CLI, 'apply', '-c', cfgFile, '--root', root], { encoding: 'utf8' });
@@ -182,7 +182,7 @@ t.test('a changed file reloads only its unit; a persisted failover in the dispat
   const b = await applyInProcess(cfgFile, root, nets);
   t.equal(b.code, 0, b.err);
   t.same(nets.reloaded, ['vaktpost-firewall.service', 'chrony.service'], 'only the firewall and chrony');
-  t.match(await readFile(path.join(root, DATA, 'nftables/vaktpost.nft'), 'utf8'), /10\.40\.0\.0\/24/);
+  t.match(await readFile(path.join(root, '/etc/vaktpost/vaktpost.nft'), 'utf8'), /10\.40\.0\.0\/24/);
   t.match(await readFile(path.join(root, 'etc/chrony/conf.d/vaktpost.conf'), 'utf8'), /^allow 10\.40\.0\.0\/24$/m);
 
   // The supervisor persisted a failover into the list (route=backup): apply must not undo it.
