@@ -421,6 +421,7 @@ failure_route[CENTRE_FAILED] {
 	}
 	# $du is not kept in failure_route; the tried destination heads the dispatcher XAVP list.
 	$var(failed_uri) = $xavp(_dsdst_=>uri);
+	route(CALL_OUTCOME_FAILED);
 	if (isflagset(FLT_DST_DOWN)) {
 		xlog("L_WARN", "vaktpost: $avp(vp_route) $var(failed_uri) was taken out of rotation while $ci rang there - next destination\\n");
 	}
@@ -494,7 +495,8 @@ route[LAST_WORDS] {
 }
 
 onreply_route[CALL_REPLY] {
-	route(RING_WATCH_REPLY);${cr.answered}${rec.reply}
+	route(RING_WATCH_REPLY);
+	route(CALL_OUTCOME_TAKEN);${cr.answered}${rec.reply}
 	# The box's own verification calls learn which destination answered.
 	if (isflagset(FLT_PROBE)) {
 		append_hf("X-Vaktpost-Route: $avp(vp_route)\\r\\n");
@@ -547,7 +549,7 @@ event_route[xhttp:request] {
 	}
 	xhttp_reply("404", "Not Found", "text/plain", "use POST /RPC\\n");
 }
-${RING_WATCH_ROUTES}${cr.routes}${rec.routes}`;
+${RING_WATCH_ROUTES}${CALL_OUTCOME_ROUTES}${cr.routes}${rec.routes}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -602,6 +604,8 @@ function ringWatchModparams(ringNoAnswerMs: number): string {
     `modparam("htable", "htable", "vp_ringcseq=>size=10;autoexpire=${expireS};")`,
     `modparam("htable", "htable", "vp_ringhead=>size=10;autoexpire=${expireS};")`,
     `modparam("htable", "htable", "vp_ringcancel=>size=10;autoexpire=${expireS};")`,
+    // Call outcomes per centre role (read by the supervisor, see CALL_OUTCOME_ROUTES).
+    'modparam("htable", "htable", "vp_outcome=>size=4;")',
     `modparam("rtimer", "timer", "name=ringwatch;interval=${RING_WATCH_MS * 1000}u;mode=1;")`,
     'modparam("rtimer", "exec", "timer=ringwatch;route=RING_WATCH")',
   ].join('\n');
@@ -941,3 +945,62 @@ onreply_route[RECORDING_REINVITE_REPLY] {
 `,
   };
 }
+
+// ---------------------------------------------------------------------------
+// Call outcomes (issue #16): what the calls themselves say about each centre.
+// A centre can answer every OPTIONS keepalive and still drop or refuse every
+// INVITE; the keepalives then keep putting it back in rotation and callers pay
+// the no-reply timer again and again. Kamailio counts, per role (local,
+// backup), the INVITEs a centre failed (no reply at all — 408 — or a 5xx) and
+// took (180–299), and how many failed in a row since it last took one. The
+// supervisor reads the table over JSON-RPC (`htable.dump vp_outcome`,
+// monitors/callOutcomeMonitor.ts) and judges it (core/callOutcomes.ts). A busy
+// centre (486), a caller's hang-up and a centre the box took out of rotation
+// while it rang (after its 180) say nothing about whether it takes calls: not counted.
+
+/** The htable the supervisor reads: `<role>::failed`, `<role>::taken`, `<role>::streak`, `<role>::code`. */
+export const CALL_OUTCOME_TABLE = 'vp_outcome';
+
+const CALL_OUTCOME_ROUTES = `
+# Call outcomes: a centre failed this INVITE (failure_route, not a hang-up).
+route[CALL_OUTCOME_FAILED] {
+	if ($avp(vp_route) != "local" && $avp(vp_route) != "backup") {
+		return;
+	}
+	# Ringing when the box took the centre out of rotation: the centre took the call
+	# (counted then); the 503/487 that ended the branch is the box's doing. A branch
+	# the centre never answered at all is a drop whoever cancelled it.
+	if (isflagset(FLT_DST_DOWN) && t_branch_replied()) {
+		return;
+	}
+	if ($T_reply_code == 408 || ($T_reply_code >= 500 && $T_reply_code < 600)) {
+		$var(vpco_key) = $avp(vp_route) + "::failed";
+		route(CALL_OUTCOME_INC);
+		$var(vpco_key) = $avp(vp_route) + "::streak";
+		route(CALL_OUTCOME_INC);
+		$sht(${CALL_OUTCOME_TABLE}=>$avp(vp_route)::code) = $T_reply_code;
+	}
+}
+
+# $shtinc creates no missing key: start it at 0 first.
+route[CALL_OUTCOME_INC] {
+	if ($sht(${CALL_OUTCOME_TABLE}=>$var(vpco_key)) == $null) {
+		$sht(${CALL_OUTCOME_TABLE}=>$var(vpco_key)) = 0;
+	}
+	$var(vpco) = $shtinc(${CALL_OUTCOME_TABLE}=>$var(vpco_key));
+}
+
+# Call outcomes: a centre took the call (ringing or answered); counted once per branch.
+route[CALL_OUTCOME_TAKEN] {
+	if (!is_method("INVITE") || $rs < 180 || $rs >= 300 || ($avp(vp_route) != "local" && $avp(vp_route) != "backup")) {
+		return;
+	}
+	if ($avp(vpco_taken) == $avp(vp_route)) {
+		return;
+	}
+	$avp(vpco_taken) = $avp(vp_route);
+	$var(vpco_key) = $avp(vp_route) + "::taken";
+	route(CALL_OUTCOME_INC);
+	$sht(${CALL_OUTCOME_TABLE}=>$avp(vp_route)::streak) = 0;
+}
+`;
