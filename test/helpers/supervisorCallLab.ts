@@ -22,7 +22,11 @@ export async function startSupervisorCallLab(
 ) {
   const { failbackHoldS = 600, holdDownS = 5 } = timing;
   const prompt = await makeTestPrompt(t);
-  const [local, backup, announcement] = await Promise.all([startCentre(t, 'local', timing.local ?? 'answer'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
+  const [local, backup, announcement] = await Promise.all([
+    startCentre(t, 'local', timing.local ?? 'answer'),
+    startCentre(t, 'backup'),
+    startAnnouncement(t, prompt.file),
+  ]);
   await Promise.all([local, backup, announcement].map((u) => waitSipReady(u)));
   const kam = await startKamailio(t, {
     centres: { local: [local.uri], backup: [backup.uri] },

@@ -55,7 +55,12 @@ export interface CallOutcomeJudgement {
   detail: string;
 }
 
-export function judgeCentreCalls(prev: CallOutcomeState, counts: CentreCallCounts, now: number, rules: CallOutcomeRules = defaultCallOutcomeRules): CallOutcomeJudgement {
+export function judgeCentreCalls(
+  prev: CallOutcomeState,
+  counts: CentreCallCounts,
+  now: number,
+  rules: CallOutcomeRules = defaultCallOutcomeRules,
+): CallOutcomeJudgement {
   // First look (the supervisor just started) with failures pending: count them from now.
   // A counter that went down is a restarted Kamailio: its streak starts over too.
   const newFailure = prev.failed === null ? counts.streak > 0 : counts.failed !== prev.failed && counts.failed > 0;
@@ -78,6 +83,9 @@ export function judgeCentreCalls(prev: CallOutcomeState, counts: CentreCallCount
     state,
     status: 'ok',
     streak: counts.streak,
-    detail: counts.streak > 0 ? `${counts.streak} failed call(s) in a row${code} (fails at ${rules.failAfter})` : `took ${counts.taken} call(s), failed ${counts.failed}`,
+    detail:
+      counts.streak > 0
+        ? `${counts.streak} failed call(s) in a row${code} (fails at ${rules.failAfter})`
+        : `took ${counts.taken} call(s), failed ${counts.failed}`,
   };
 }

@@ -1,5 +1,12 @@
 import type { KamailioRpc } from '../../../hardware/kamailio/rpc.js';
-import { type CallOutcomeRules, type CallOutcomeState, type CentreCallCounts, defaultCallOutcomeRules, initialCallOutcomeState, judgeCentreCalls } from '../core/callOutcomes.js';
+import {
+  type CallOutcomeRules,
+  type CallOutcomeState,
+  type CentreCallCounts,
+  defaultCallOutcomeRules,
+  initialCallOutcomeState,
+  judgeCentreCalls,
+} from '../core/callOutcomes.js';
 import { LOCAL_CALLS_SIGNAL } from '../core/health.js';
 import type { Guard } from '../guard.js';
 import { CALL_OUTCOME_TABLE } from '../reconcilers/kamailio/render.js';

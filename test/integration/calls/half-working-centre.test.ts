@@ -76,8 +76,9 @@ for (const [behaviour, what] of [
       t.match(alarm.nb, /tar ikke imot anrop/, `… in Norwegian too: ${alarm.nb}`);
       t.ok(alarm.at - firstCall <= ALARM_WITHIN_MS, `the alarm came ${alarm.at - firstCall} ms after the first call (≤ ${ALARM_WITHIN_MS} ms)`);
     }
-    const decisions = (await sup.api<{ decisions: Array<{ route: string; routeChanged: boolean; reasons: Array<{ code: string }> }> }>('GET', '/api/decisions?limit=50')).json
-      .decisions;
+    const decisions = (
+      await sup.api<{ decisions: Array<{ route: string; routeChanged: boolean; reasons: Array<{ code: string }> }> }>('GET', '/api/decisions?limit=50')
+    ).json.decisions;
     const move = decisions.find((d) => d.routeChanged && d.route === 'backup');
     t.ok(
       move?.reasons.some((x) => x.code === 'centres.localCallsFailing'),
