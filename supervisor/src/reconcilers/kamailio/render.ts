@@ -405,6 +405,7 @@ route[RELAY_CENTRE] {
 			exit;
 		}
 		xlog("L_ERR", "vaktpost: could not send $ci to $avp(vp_route) $du - next destination\\n");
+		route(RING_WATCH_STOP);
 		if (!ds_next_dst()) {
 			route(ANNOUNCEMENT);
 			exit;
