@@ -65,3 +65,16 @@ t.test('the supervisor disables a ringing centre (dispatcher.set_state): the cal
   t.equal(count(log, /is out of rotation - cancelling \S+ ringing there/g), CALLS, 'each ringing call was cancelled at the local centre once');
   t.equal(count(log, /did not answer the CANCEL/g), 0, "the live centre answered every CANCEL (487): no branch needed the watch's 503");
 });
+
+t.test('a call ringing at the last centre (backup) stays there when a keepalive marks it inactive: never cut over to the recorded message', async (t) => {
+  // Ring-no-answer 4 s here, so the calls end at the announcement soon after (not 20 s).
+  const lab = await startCallLab(t, { backup: 'ringNoAnswer', timers: { ringNoAnswerMs: 4000 } });
+  await lab.actuator.apply('backup');
+  const run = await startCaller(t, { kamailioPort: lab.kam.sipPort, calls: 3, rate: 10, holdMs: 100, timeoutS: 40 });
+  await waitFor(async () => ((await lab.backup.proc.currentStats())?.created ?? 0) >= 3, { timeoutMs: 20_000, what: 'the calls ringing at the backup' });
+  // What one lost OPTIONS does (probing threshold 1); the next keepalive puts it back.
+  await lab.kam.rpc.dispatcherSetState('ip', 1, lab.backup.uri);
+  const r = await run.done;
+  t.same(r.answersPerRole, { announcement: 3 }, `the calls rang out the ring-no-answer timer at the backup, then the announcement (${describeCaller(r)})`);
+  t.equal(count(lab.kam.log(), /is out of rotation - cancelling/g), 0, 'the ring watch left them alone: no centre after the backup');
+});

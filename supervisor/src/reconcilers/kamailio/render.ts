@@ -613,8 +613,15 @@ function ringWatchModparams(ringNoAnswerMs: number): string {
 }
 
 const RING_WATCH_ROUTES = `
-# Ring watch: note the call while a centre has it ($du is the destination tried now).
+# Ring watch: note the call while a centre has it ($du is the destination tried now,
+# heading the dispatcher XAVP list). Only when another centre follows: one lost
+# keepalive marks a centre inactive, and a call ringing at the last centre (the
+# backup) must not be cut over to the recorded message for that.
 route[RING_WATCH_START] {
+	if ($xavp(_dsdst_[1]=>uri) == $null) {
+		route(RING_WATCH_STOP);
+		return;
+	}
 	$sht(vp_ringing=>$ci) = $du;
 	$sht(vp_ringcseq=>$ci) = $cs;
 	$sht(vp_ringhead=>$ci) = $null;
