@@ -3,11 +3,15 @@
  * to the next destination at once (the ring watch in the rendered cfg), instead
  * of ringing out the ring-no-answer timer (20 s) at a centre nobody answers at.
  * The local centre rings and never answers (SIPp, OPTIONS auto-answered); counts
- * and per-call times come from the callers' SIPp logs and statistics.
+ * and per-call times come from the callers' SIPp logs and statistics. Four ways a
+ * centre leaves rotation: killed (keepalives), disabled by the supervisor's
+ * actuator, a keepalive mark on the last centre (must NOT move the call), and the
+ * real supervisor failing over on a safety-floor fault.
  */
 import t from 'tap';
 import { startCallLab } from '../../helpers/kamailio.js';
 import { describeCaller, startCaller } from '../../helpers/sipp.js';
+import { startSupervisorCallLab } from '../../helpers/supervisorCallLab.js';
 import { waitFor } from '../../helpers/util.js';
 
 const CALLS = 5;
@@ -77,4 +81,31 @@ t.test('a call ringing at the last centre (backup) stays there when a keepalive 
   const r = await run.done;
   t.same(r.answersPerRole, { announcement: 3 }, `the calls rang out the ring-no-answer timer at the backup, then the announcement (${describeCaller(r)})`);
   t.equal(count(lab.kam.log(), /is out of rotation - cancelling/g), 0, 'the ring watch left them alone: no centre after the backup');
+});
+
+t.test('the real supervisor fails over (a safety-floor fault) with calls ringing at local: they reach the backup within 3 s', async (t) => {
+  const L = await startSupervisorCallLab(t, { local: 'ringNoAnswer' });
+  const sup = await L.start();
+  t.teardown(() => sup.kill('SIGKILL'));
+  const kamailioOn = async () =>
+    (await sup.api<{ actuators: Array<{ actuator: string; observed: string }> }>('GET', '/api/status')).json.actuators.find((a) => a.actuator === 'kamailio')
+      ?.observed;
+  await waitFor(async () => (await kamailioOn()) === 'local', { timeoutMs: 30_000, what: 'Kamailio routing to local' });
+  const run = await startCaller(t, { kamailioPort: L.kam.sipPort, calls: CALLS, rate: 10, holdMs: 100, timeoutS: 40 });
+  // Ringing = the 180 reached Kamailio: the ring watch keeps its headers (SIPp's Call-IDs start with the call number).
+  const ringing = async () => {
+    const dump = (await L.kam.rpc.call('htable.dump', ['vp_ringhead'])) as Array<{ slot: Array<{ name: string }> }>;
+    return dump.flatMap((e) => e.slot.map((x) => x.name)).filter((n) => /^\d+-/.test(n)).length;
+  };
+  await waitFor(async () => (await ringing()) >= CALLS, { timeoutMs: 20_000, what: `all ${CALLS} calls ringing at local` });
+  const faultAt = Date.now();
+  await sup.api('POST', '/api/sim/fault', { fault: 'power-low-battery' });
+  const r = await run.done;
+  t.same(r.answersPerRole, { backup: CALLS }, `every call was answered by the backup (${describeCaller(r)})`);
+  const waits = [...r.calls.values()].map((c) => (c.answeredAt ?? Number.POSITIVE_INFINITY) - faultAt);
+  t.comment(`answered at the backup ${waits.join(', ')} ms after the fault`);
+  t.ok(
+    waits.every((w) => w <= MOVE_WITHIN_MS),
+    `every ringing call reached the backup within ${MOVE_WITHIN_MS} ms of the fault (max ${Math.max(...waits)} ms)`,
+  );
 });
