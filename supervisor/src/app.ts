@@ -50,6 +50,7 @@ import { storeRetentionDuty } from './jobs/storeRetention.js';
 import { controlSecretOf, kamailioRpcFromConfig } from './reconcilers/kamailio/controlSecret.js';
 import { KamailioActuator } from './reconcilers/kamailio/kamailioActuator.js';
 import { dispatcherListPathOf } from './reconcilers/kamailio/files.js';
+import { CallOutcomeMonitor } from './monitors/callOutcomeMonitor.js';
 import { KamailioMonitor } from './monitors/kamailioMonitor.js';
 import { WanMonitor } from './monitors/wanMonitor.js';
 import { CentresMonitor } from './monitors/centresMonitor.js';
@@ -254,6 +255,8 @@ async function buildAndStart(
     );
     monitors.push(new KamailioMonitor(rpc, clock, 1000, guard));
     if (!monitored.includes('telephony')) monitored.push('telephony');
+    // What the calls say about the local centre (answers OPTIONS but fails every INVITE).
+    monitors.push(new CallOutcomeMonitor(rpc, clock, 1000, guard));
   }
 
   // Upstream: the reroute webhook follows the route like any actuator; the heartbeat

@@ -21,9 +21,13 @@ export const SCENARIOS = {
   answer: path.join(SCENARIO_DIR, 'uas-answer.xml'),
   busy: path.join(SCENARIO_DIR, 'uas-busy.xml'),
   ringNoAnswer: path.join(SCENARIO_DIR, 'uas-ring-no-answer.xml'),
+  /** Answers OPTIONS (-aa), refuses every INVITE with 503. */
+  refuse503: path.join(SCENARIO_DIR, 'uas-refuse-503.xml'),
+  /** Answers OPTIONS (-aa), never answers an INVITE. */
+  dropInvite: path.join(SCENARIO_DIR, 'uas-drop-invite.xml'),
 } as const;
 
-export type CentreBehaviour = 'answer' | 'busy' | 'ringNoAnswer';
+export type CentreBehaviour = 'answer' | 'busy' | 'ringNoAnswer' | 'refuse503' | 'dropInvite';
 
 interface TeardownHost {
   teardown(fn: () => unknown): void;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KamailioRenderInput } from '../../supervisor/src/reconcilers/kamailio/render.js';
 import { makeTestPrompt } from './audio/prompt.js';
 import { startKamailio } from './kamailio.js';
-import { startAnnouncement, startCentre, waitSipReady } from './sipp.js';
+import { type CentreBehaviour, startAnnouncement, startCentre, waitSipReady } from './sipp.js';
 import { startSupervisor } from './supervisorProcess.js';
 import { freePort, scratchDir } from './util.js';
 
@@ -18,11 +18,15 @@ interface TeardownHost {
 
 export async function startSupervisorCallLab(
   t: TeardownHost,
-  timing: { failbackHoldS?: number; holdDownS?: number; kamailioTimers?: Partial<KamailioRenderInput['timers']> } = {},
+  timing: { failbackHoldS?: number; holdDownS?: number; kamailioTimers?: Partial<KamailioRenderInput['timers']>; local?: CentreBehaviour } = {},
 ) {
   const { failbackHoldS = 600, holdDownS = 5 } = timing;
   const prompt = await makeTestPrompt(t);
-  const [local, backup, announcement] = await Promise.all([startCentre(t, 'local'), startCentre(t, 'backup'), startAnnouncement(t, prompt.file)]);
+  const [local, backup, announcement] = await Promise.all([
+    startCentre(t, 'local', timing.local ?? 'answer'),
+    startCentre(t, 'backup'),
+    startAnnouncement(t, prompt.file),
+  ]);
   await Promise.all([local, backup, announcement].map((u) => waitSipReady(u)));
   const kam = await startKamailio(t, {
     centres: { local: [local.uri], backup: [backup.uri] },

@@ -5,6 +5,8 @@
  *  - power: on battery longer than the limit, runtime below the limit, LB, FSD → fail
  *  - wan: fail only when every link is down (one link down is a warning)
  *  - centres: local centre unreachable on every path → fail and safety floor;
+ *    the same when the local centre fails its calls while it answers its probes
+ *    (`centres.calls.local`, core/callOutcomes.ts);
  *    backup or trunk unreachable → warning (an alarm, but no reason to move calls)
  *  - system.shutdown → safety floor
  * Unknown is never healthy: a stale or unknown signal makes its subsystem unknown
@@ -133,15 +135,43 @@ interface CentresFold {
   floor: Reason[];
 }
 
+/** What the calls to the local centre say (monitors/callOutcomeMonitor.ts); not a probe path. */
+export const LOCAL_CALLS_SIGNAL = 'centres.calls.local';
+
 function foldCentres(signals: EffectiveSignal[]): CentresFold {
   const local = signals.filter((s) => s.key.startsWith('centres.local.'));
   const backup = signals.filter((s) => s.key.startsWith('centres.backup.'));
-  const others = signals.filter((s) => !local.includes(s) && !backup.includes(s));
+  const calls = signals.filter((s) => s.key === LOCAL_CALLS_SIGNAL);
+  const others = signals.filter((s) => !local.includes(s) && !backup.includes(s) && !calls.includes(s));
   const reasons: Reason[] = [];
   const floor: Reason[] = [];
   const statuses: SignalStatus[] = [];
 
-  if (local.length === 0) {
+  // Calls failing at a centre that answers its probes: as unreachable — the calls do not get through.
+  for (const s of calls) {
+    if (s.status === 'fail') {
+      const n = typeof s.value === 'number' ? s.value : 0;
+      const r = reason(
+        'centres.localCallsFailing',
+        'centres',
+        [s.key],
+        `Lokal sentral tar ikke imot anrop: de ${n} siste anropene dit fikk ikke svar eller ble avvist (5xx), selv om den svarer på OPTIONS`,
+        `Local centre is not taking calls: its last ${n} calls got no reply or were refused (5xx), although it answers OPTIONS`,
+      );
+      statuses.push('fail');
+      reasons.push(r);
+      floor.push(r);
+    } else if (s.status !== 'unknown') {
+      statuses.push(s.status);
+      if (s.status !== 'ok') reasons.push(genericReason(s));
+    }
+    // Unknown = Kamailio does not answer: telephony.kamailio fails for that already, and
+    // no call reaches any centre then. Counted here it would only repeat that alarm.
+  }
+
+  if (local.length === 0 && calls.length > 0) {
+    // No probe paths on this box: the calls are all there is to go by.
+  } else if (local.length === 0) {
     statuses.push('unknown');
     reasons.push(reason('centres.localUnknown', 'centres', [], 'Lokal sentral: ingen målinger', 'Local centre: no probes yet'));
   } else if (local.every((s) => s.status === 'fail')) {

@@ -220,6 +220,7 @@ function renderCfg(input: KamailioRenderInput): string {
     `#!define FINAL_REASON ${kamailioString(input.finalReply.reason)}`,
     // Flag on transactions started by the box's own verification call.
     '#!define FLT_PROBE 1',
+    ...ringWatchDefines(input),
   ];
   if (keepalive) defines.push('#!define WITH_KEEPALIVES');
   const cr = callRecordHooks(input);
@@ -256,7 +257,8 @@ tcp_connection_lifetime=60
 enable_tls=no
 server_header="Server: Vaktpost"
 user_agent_header="User-Agent: Vaktpost"
-max_while_loops=20
+# The ring watch walks every ringing call in one loop.
+max_while_loops=1000
 
 ####### Modules #########
 # tm before sl (rtpengine needs that order later).
@@ -276,7 +278,8 @@ loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "xhttp.so"
 loadmodule "ipops.so"
-loadmodule "dispatcher.so"${cr.modules}
+loadmodule "dispatcher.so"
+${RING_WATCH_MODULES}${cr.modules}
 ${rec.modules}
 
 # JSON-RPC over HTTP only: the FIFO/datagram transports would default to /run/kamailio.
@@ -308,6 +311,8 @@ modparam("dispatcher", "ds_inactive_threshold", ${t.inactiveThreshold})
 modparam("dispatcher", "ds_ping_reply_codes", ${kamailioString(replyCodes)})
 
 ${rec.modparams}
+
+${ringWatchModparams(t.ringNoAnswerMs)}
 
 ####### Routing logic #########
 
@@ -393,12 +398,14 @@ route[RELAY_CENTRE] {
 	$var(trying) = 1;
 	while ($var(trying) == 1) {
 		$avp(vp_route) = $(xavp(_dsdst_=>attrs){param.value,route});${rec.relay}
+		route(RING_WATCH_START);
 		t_on_failure("CENTRE_FAILED");
 		t_on_reply("CALL_REPLY");
 		if (t_relay()) {
 			exit;
 		}
 		xlog("L_ERR", "vaktpost: could not send $ci to $avp(vp_route) $du - next destination\\n");
+		route(RING_WATCH_STOP);
 		if (!ds_next_dst()) {
 			route(ANNOUNCEMENT);
 			exit;
@@ -407,6 +414,7 @@ route[RELAY_CENTRE] {
 }
 
 failure_route[CENTRE_FAILED] {
+	route(RING_WATCH_STOP);
 	# The caller hung up: nothing to rescue, and no other centre must ring.
 	if (t_is_canceled()) {
 		xlog("L_INFO", "vaktpost: caller hung up $ci before $avp(vp_route) answered\\n");${cr.abandoned}
@@ -414,6 +422,10 @@ failure_route[CENTRE_FAILED] {
 	}
 	# $du is not kept in failure_route; the tried destination heads the dispatcher XAVP list.
 	$var(failed_uri) = $xavp(_dsdst_=>uri);
+	route(CALL_OUTCOME_FAILED);
+	if (isflagset(FLT_DST_DOWN)) {
+		xlog("L_WARN", "vaktpost: $avp(vp_route) $var(failed_uri) was taken out of rotation while $ci rang there - next destination\\n");
+	}
 #!ifdef WITH_KEEPALIVES
 	# Not a single reply: take the centre out of rotation now instead of costing the
 	# next callers FR_TIMER each; the keepalives put it back when it answers. A centre
@@ -483,7 +495,9 @@ route[LAST_WORDS] {
 	exit;
 }
 
-onreply_route[CALL_REPLY] {${cr.answered}${rec.reply}
+onreply_route[CALL_REPLY] {
+	route(RING_WATCH_REPLY);
+	route(CALL_OUTCOME_TAKEN);${cr.answered}${rec.reply}
 	# The box's own verification calls learn which destination answered.
 	if (isflagset(FLT_PROBE)) {
 		append_hf("X-Vaktpost-Route: $avp(vp_route)\\r\\n");
@@ -536,8 +550,140 @@ event_route[xhttp:request] {
 	}
 	xhttp_reply("404", "Not Found", "text/plain", "use POST /RPC\\n");
 }
-${cr.routes}${rec.routes}`;
+${RING_WATCH_ROUTES}${CALL_OUTCOME_ROUTES}${cr.routes}${rec.routes}`;
 }
+
+// ---------------------------------------------------------------------------
+// Ring watch (issue #16): a call ringing at a centre that is taken out of
+// rotation moves to the next destination at once, instead of ringing out
+// FR_INV_TIMER (20 s) at a centre nobody will answer at — whoever took it out:
+// the supervisor (dispatcher.set_state) or Kamailio's own keepalives.
+//
+// Why this way, on Kamailio 5.6: event_route[dispatcher:dst-down] runs only for
+// keepalive marks (not for an RPC set_state) and has no transaction to act on;
+// t_cancel_branches() works only inside a reply to the same call. So each call
+// notes its Call-ID, CSeq and current destination in an htable while a centre
+// has it (route RING_WATCH_START/STOP), and an rtimer route checks every
+// RING_WATCH_MS whether that destination is still active (ds_is_active). If not,
+// tmx's t_cancel_callid() CANCELs the branch and sets FLT_DST_DOWN; that does not
+// mark the transaction as cancelled by the caller (t_is_canceled() stays false),
+// so failure_route CENTRE_FAILED moves the call on with ds_next_dst() as for any
+// other failed centre. The watch runs in its own timer process (rtimer mode 1):
+// it never waits behind SIP traffic.
+
+/** How often the ring watch looks at the destinations of ringing calls. */
+export const RING_WATCH_MS = 200;
+
+/**
+ * A ringing call whose centre was CANCELled and has not answered the CANCEL
+ * after this long gets the 503 the dead centre cannot send (see RING_WATCH).
+ */
+export const RING_WATCH_CANCEL_WAIT_MS = 400;
+
+function ringWatchDefines(input: KamailioRenderInput): string[] {
+  // Where the watch hands Kamailio the dead centre's reply: its own SIP listener.
+  const { address, port, transports } = input.listen;
+  const host = address === '0.0.0.0' ? '127.0.0.1' : address;
+  const transport = transports.includes('udp') ? '' : ';transport=tcp';
+  return [
+    '#!define FLT_DST_DOWN 2',
+    `#!define RING_WATCH_SELF_URI "sip:${host}:${port}${transport}"`,
+    `#!define RING_WATCH_CANCEL_WAIT_US ${RING_WATCH_CANCEL_WAIT_MS * 1000}`,
+  ];
+}
+
+const RING_WATCH_MODULES = ['# Ring watch: calls at a centre taken out of rotation move at once.', 'loadmodule "htable.so"', 'loadmodule "rtimer.so"'].join(
+  '\n',
+);
+
+function ringWatchModparams(ringNoAnswerMs: number): string {
+  // An entry outlives any call that still rings (fr_inv_timer) with room to spare;
+  // normally the call's own routes remove it.
+  const expireS = Math.ceil(ringNoAnswerMs / 1000) + 60;
+  return [
+    `modparam("htable", "htable", "vp_ringing=>size=10;autoexpire=${expireS};")`,
+    `modparam("htable", "htable", "vp_ringcseq=>size=10;autoexpire=${expireS};")`,
+    `modparam("htable", "htable", "vp_ringhead=>size=10;autoexpire=${expireS};")`,
+    `modparam("htable", "htable", "vp_ringcancel=>size=10;autoexpire=${expireS};")`,
+    // Call outcomes per centre role (read by the supervisor, see CALL_OUTCOME_ROUTES).
+    'modparam("htable", "htable", "vp_outcome=>size=4;")',
+    `modparam("rtimer", "timer", "name=ringwatch;interval=${RING_WATCH_MS * 1000}u;mode=1;")`,
+    'modparam("rtimer", "exec", "timer=ringwatch;route=RING_WATCH")',
+  ].join('\n');
+}
+
+const RING_WATCH_ROUTES = `
+# Ring watch: note the call while a centre has it ($du is the destination tried now,
+# heading the dispatcher XAVP list). Only when another centre follows: one lost
+# keepalive marks a centre inactive, and a call ringing at the last centre (the
+# backup) must not be cut over to the recorded message for that.
+route[RING_WATCH_START] {
+	if ($xavp(_dsdst_[1]=>uri) == $null) {
+		route(RING_WATCH_STOP);
+		return;
+	}
+	$sht(vp_ringing=>$ci) = $du;
+	$sht(vp_ringcseq=>$ci) = $cs;
+	$sht(vp_ringhead=>$ci) = $null;
+	$sht(vp_ringcancel=>$ci) = $null;
+}
+
+route[RING_WATCH_STOP] {
+	$sht(vp_ringing=>$ci) = $null;
+	$sht(vp_ringcseq=>$ci) = $null;
+	$sht(vp_ringhead=>$ci) = $null;
+	$sht(vp_ringcancel=>$ci) = $null;
+}
+
+# A centre's reply: answered = no longer watched; ringing = keep the headers a
+# reply on this branch carries (Kamailio's own Via with the branch's id first).
+route[RING_WATCH_REPLY] {
+	if ($sht(vp_ringing=>$ci) == $null || !is_method("INVITE")) {
+		return;
+	}
+	if ($rs >= 200 && $rs < 300) {
+		route(RING_WATCH_STOP);
+	} else if ($rs > 100 && $rs < 200 && $sht(vp_ringhead=>$ci) == $null) {
+		$sht(vp_ringhead=>$ci) = "Via: " + $(hdr(Via)[0]) + "\\r\\nFrom: " + $hdr(From) + "\\r\\nTo: " + $hdr(To) + "\\r\\nCall-ID: " + $ci + "\\r\\nCSeq: " + $hdr(CSeq) + "\\r\\n";
+	}
+}
+
+# Every RING_WATCH_MS, in the rtimer process. A call whose centre is no longer
+# active (disabled by the supervisor, inactive by keepalive) is CANCELled there;
+# a live centre answers 487 and failure_route moves the call on (FLT_DST_DOWN).
+# A dead centre answers nothing, and tm would wait out FR_INV_TIMER for the 487
+# (measured: 19–20 s): when the CANCEL is still unanswered after
+# RING_WATCH_CANCEL_WAIT_US, the watch hands Kamailio the 503 the centre cannot
+# send — a reply on the ringing branch (its Via, tags and CSeq from the 180),
+# sent to Kamailio's own SIP port, so tm ends the branch and failure_route
+# moves the call on the same way.
+route[RING_WATCH] {
+	sht_iterator_start("vprw", "vp_ringing");
+	while (sht_iterator_next("vprw")) {
+		if (!ds_is_active(SET_CENTRES, "$shtitval(vprw)")) {
+			$var(vprw_ci) = $shtitkey(vprw);
+			if ($sht(vp_ringcancel=>$var(vprw_ci)) == $null) {
+				xlog("L_WARN", "vaktpost: $shtitval(vprw) is out of rotation - cancelling $var(vprw_ci) ringing there\\n");
+				$sht(vp_ringcancel=>$var(vprw_ci)) = $TV(Sn);
+				$var(vprw_cs) = $sht(vp_ringcseq=>$var(vprw_ci));
+				$var(vprw_fl) = FLT_DST_DOWN;
+				t_cancel_callid("$var(vprw_ci)", "$var(vprw_cs)", "$var(vprw_fl)");
+			} else if ($sht(vp_ringhead=>$var(vprw_ci)) != $null && $sht(vp_ringcancel=>$var(vprw_ci)) != "sent") {
+				# Microseconds since the CANCEL (both $TV(Sn) are "s.µs").
+				$var(vprw_cancelled) = $sht(vp_ringcancel=>$var(vprw_ci));
+				$var(vprw_now) = $TV(Sn);
+				$var(vprw_age) = ($(var(vprw_now){s.select,0,.}{s.int}) - $(var(vprw_cancelled){s.select,0,.}{s.int})) * 1000000 + $(var(vprw_now){s.select,1,.}{s.int}) - $(var(vprw_cancelled){s.select,1,.}{s.int});
+				if ($var(vprw_age) >= RING_WATCH_CANCEL_WAIT_US) {
+					xlog("L_WARN", "vaktpost: $shtitval(vprw) did not answer the CANCEL of $var(vprw_ci) - ending its branch with 503\\n");
+					$sht(vp_ringcancel=>$var(vprw_ci)) = "sent";
+					send_data(RING_WATCH_SELF_URI, "SIP/2.0 503 Centre Out Of Rotation\\r\\n" + $sht(vp_ringhead=>$var(vprw_ci)) + "Content-Length: 0\\r\\n\\r\\n");
+				}
+			}
+		}
+	}
+	sht_iterator_end("vprw");
+}
+`;
 
 // ---------------------------------------------------------------------------
 // Call records (evidence, issue #10). Everything below and every `${cr.…}` hook
@@ -807,3 +953,62 @@ onreply_route[RECORDING_REINVITE_REPLY] {
 `,
   };
 }
+
+// ---------------------------------------------------------------------------
+// Call outcomes (issue #16): what the calls themselves say about each centre.
+// A centre can answer every OPTIONS keepalive and still drop or refuse every
+// INVITE; the keepalives then keep putting it back in rotation and callers pay
+// the no-reply timer again and again. Kamailio counts, per role (local,
+// backup), the INVITEs a centre failed (no reply at all — 408 — or a 5xx) and
+// took (180–299), and how many failed in a row since it last took one. The
+// supervisor reads the table over JSON-RPC (`htable.dump vp_outcome`,
+// monitors/callOutcomeMonitor.ts) and judges it (core/callOutcomes.ts). A busy
+// centre (486), a caller's hang-up and a centre the box took out of rotation
+// while it rang (after its 180) say nothing about whether it takes calls: not counted.
+
+/** The htable the supervisor reads: `<role>::failed`, `<role>::taken`, `<role>::streak`, `<role>::code`. */
+export const CALL_OUTCOME_TABLE = 'vp_outcome';
+
+const CALL_OUTCOME_ROUTES = `
+# Call outcomes: a centre failed this INVITE (failure_route, not a hang-up).
+route[CALL_OUTCOME_FAILED] {
+	if ($avp(vp_route) != "local" && $avp(vp_route) != "backup") {
+		return;
+	}
+	# Ringing when the box took the centre out of rotation: the centre took the call
+	# (counted then); the 503/487 that ended the branch is the box's doing. A branch
+	# the centre never answered at all is a drop whoever cancelled it.
+	if (isflagset(FLT_DST_DOWN) && t_branch_replied()) {
+		return;
+	}
+	if ($T_reply_code == 408 || ($T_reply_code >= 500 && $T_reply_code < 600)) {
+		$var(vpco_key) = $avp(vp_route) + "::failed";
+		route(CALL_OUTCOME_INC);
+		$var(vpco_key) = $avp(vp_route) + "::streak";
+		route(CALL_OUTCOME_INC);
+		$sht(${CALL_OUTCOME_TABLE}=>$avp(vp_route)::code) = $T_reply_code;
+	}
+}
+
+# $shtinc creates no missing key: start it at 0 first.
+route[CALL_OUTCOME_INC] {
+	if ($sht(${CALL_OUTCOME_TABLE}=>$var(vpco_key)) == $null) {
+		$sht(${CALL_OUTCOME_TABLE}=>$var(vpco_key)) = 0;
+	}
+	$var(vpco) = $shtinc(${CALL_OUTCOME_TABLE}=>$var(vpco_key));
+}
+
+# Call outcomes: a centre took the call (ringing or answered); counted once per branch.
+route[CALL_OUTCOME_TAKEN] {
+	if (!is_method("INVITE") || $rs < 180 || $rs >= 300 || ($avp(vp_route) != "local" && $avp(vp_route) != "backup")) {
+		return;
+	}
+	if ($avp(vpco_taken) == $avp(vp_route)) {
+		return;
+	}
+	$avp(vpco_taken) = $avp(vp_route);
+	$var(vpco_key) = $avp(vp_route) + "::taken";
+	route(CALL_OUTCOME_INC);
+	$sht(${CALL_OUTCOME_TABLE}=>$avp(vp_route)::streak) = 0;
+}
+`;
