@@ -3,7 +3,8 @@
  * by the effective capabilities, not by uid 0 — and a child started by a non-root parent
  * through its capabilities holds none of them.
  *
- * The real case runs a supervisor-like process as user `daemon` holding ambient
+ * The real case runs a supervisor-like process as user `vaktpost-flows` (any non-root user
+ * will do; this one can read a clone under a private folder, see ops/install/debian-deps.sh) holding ambient
  * CAP_SETUID/CAP_SETGID (as vaktpost.service gives user vaktpost), made with setpriv; it
  * forks a child as `nobody` exactly as flows/process.ts does (fork through
  * withoutCapabilities, IPC channel) and reports what the child holds. Needs root (make test runs as root).
@@ -35,7 +36,10 @@ t.test('effectiveCapabilities reads CapEff from a status file', async (t) => {
   t.equal(effectiveCapabilities(path.join(dir, 'missing')), 0n, 'unreadable: no capabilities');
 });
 
-/** What a supervisor running as `daemon` (with or without the two capabilities) decides and what its child holds. */
+/** The non-root user the supervisor-like process runs as (created by ops/install/debian-deps.sh). */
+const AS_USER = 'vaktpost-flows';
+
+/** What a supervisor running as a non-root user (with or without the two capabilities) decides and what its child holds. */
 function asDaemon(
   caps: boolean,
   dir: string,
@@ -73,18 +77,20 @@ process.on('disconnect', () => process.exit(0));
   );
   chmodSync(dir, 0o755);
   const capArgs = caps ? ['--inh-caps=+setuid,+setgid', '--ambient-caps=+setuid,+setgid'] : ['--inh-caps=-all'];
-  const out = execFileSync('setpriv', ['--reuid=daemon', '--regid=daemon', '--clear-groups', ...capArgs, '--', process.execPath, '--import', 'tsx', script], {
+  // Through `env -i`: tap puts its own loader into every child's NODE_OPTIONS, whatever env is given.
+  const bareEnv = ['-i', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`, 'HOME=/', `TSX_TSCONFIG_PATH=${path.join(repo, 'tsconfig.json')}`];
+  const setpriv = ['setpriv', `--reuid=${AS_USER}`, `--regid=${AS_USER}`, '--clear-groups', ...capArgs, '--', process.execPath, '--import', 'tsx', script];
+  const out = execFileSync('env', [...bareEnv, ...setpriv], {
     cwd: repo,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, HOME: '/', TSX_TSCONFIG_PATH: path.join(repo, 'tsconfig.json') },
     timeout: 60_000,
   });
   return JSON.parse(out);
 }
 
 t.test('a non-root supervisor with CAP_SETUID/CAP_SETGID starts the child as the flows user, holding no capability', async (t) => {
-  if (process.getuid?.() !== 0) t.fail('this test needs root (it switches to daemon and nobody): run it as make test does');
+  if (process.getuid?.() !== 0) t.fail(`this test needs root (it switches to ${AS_USER} and nobody): run it as make test does`);
   const dir = mkdtempSync(path.join(tmpdir(), 'vaktpost-identity-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
@@ -100,6 +106,6 @@ t.test('a non-root supervisor with CAP_SETUID/CAP_SETGID starts the child as the
   t.equal(BigInt(`0x${withCaps.bare?.capEff}`) & SETUID_SETGID, SETUID_SETGID, 'without setpriv the child would keep CAP_SETUID/CAP_SETGID');
 
   const without = asDaemon(false, dir);
-  t.match(without.identity, { isolated: false, user: 'daemon' }, 'without the capabilities: not isolated');
+  t.match(without.identity, { isolated: false, user: AS_USER }, 'without the capabilities: not isolated');
   t.match(without.identity.why, /not root and without CAP_SETUID\/CAP_SETGID/, 'and it says why');
 });
