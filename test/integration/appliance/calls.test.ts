@@ -8,7 +8,9 @@
  * - the supervisor SIGSTOPped: systemd's watchdog restarts it while calls go on; every
  *   call placed meanwhile completes, and after the restart Kamailio's state and the
  *   route are what they were (no flap: the same local destination active, Kamailio not
- *   restarted).
+ *   restarted);
+ * - from the LAN, SIPp's control port (which listens on every address inside) gets
+ *   nothing: the firewall drops the datagrams, counted, and the announcement runs on.
  */
 import t from 'tap';
 import { runOutsideCaller, startOutsideCentre } from '../../helpers/appliance/boxLab.js';
@@ -63,7 +65,7 @@ t.test('installed, configured and applied: a trunk call reaches the local centre
     }).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await box.journal(unit, 30)}`);
     });
-    t.ok(active, `${unit} active (as ${await prop(unit, 'User')})`);
+    t.ok(active, `${unit} active (as ${(await prop(unit, 'User')) || 'root'})`);
   }
   await box.exec(['systemctl', 'reset-failed', 'vaktpost.service']);
   await box.restart('vaktpost.service');
@@ -80,6 +82,36 @@ t.test('installed, configured and applied: a trunk call reaches the local centre
 
   const r = await runOutsideCaller(t, box, { sipPort: 5060, calls: 3, rate: 3, holdMs: 200, timeoutS: 60 });
   t.same(r.answersPerRole, { local: 3 }, `3 trunk calls answered by the local centre (${describeCaller(r)})`);
+});
+
+t.test("the firewall from the network: SIPp's control port gets nothing (a UDP 'q' there would stop the announcement)", async (t) => {
+  const listening = await box.sh('ss -Hlun');
+  t.match(listening, /(0\.0\.0\.0|\*):8888\b/, "inside, the announcement's SIPp listens for control commands on every address (UDP 8888)");
+  const annPid = await prop('vaktpost-announcement.service', 'MainPID');
+  const dropped = async () => {
+    const chain = await box.sh('nft list chain inet vaktpost input');
+    return Number(/counter packets (\d+) bytes \d+ comment "dropped/.exec(chain)?.[1] ?? Number.NaN);
+  };
+  const before = await dropped();
+  t.ok(Number.isFinite(before), `the ruleset counts what it drops (${before} so far)`);
+  const SENT = 5;
+  const send = await box.outside([
+    'python3',
+    '-c',
+    `import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor _ in range(${SENT}): s.sendto(b"q", ("${lan.boxAddress}", 8888))`,
+  ]);
+  t.equal(send.code, 0, `sent ${SENT} datagrams "q" to ${lan.boxAddress}:8888 from the LAN (${send.stderr.trim()})`);
+  // Awaited, not slept: the drop counter says when the datagrams have reached the box and been dropped.
+  const after = await waitFor(
+    async () => {
+      const n = await dropped();
+      return n >= before + SENT ? n : null;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `the firewall to count ${SENT} more drops` },
+  );
+  t.ok(after >= before + SENT, `the firewall dropped them (${before} → ${after} packets)`);
+  t.equal(await prop('vaktpost-announcement.service', 'ActiveState'), 'active', 'the announcement still runs');
+  t.equal(await prop('vaktpost-announcement.service', 'MainPID'), annPid, 'the same process: it never got the q');
 });
 
 t.test("SIGSTOP of the supervisor: calls keep completing while systemd's watchdog restarts it, and nothing flaps", async (t) => {
