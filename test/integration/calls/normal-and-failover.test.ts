@@ -40,10 +40,11 @@ t.test('normal: all calls to local; apply(backup): new calls to backup', async (
   const calls = [...r.calls.values()];
   const afterConfirm = calls.filter((c) => (c.sentAt ?? 0) > rpcConfirmed);
   const wrong = afterConfirm.filter((c) => c.answeredBy !== 'backup');
-  t.ok(afterConfirm.length >= 10, `calls were placed after the switch (${afterConfirm.length})`);
-  t.same(wrong, [], 'every call sent after the RPC was confirmed reached the backup');
+  t.same(wrong, [], `every call of the stream sent after the RPC was confirmed reached the backup (${afterConfirm.length} such calls)`);
+  // On a starved machine the stream can end before the switch is confirmed: new calls after it, placed for sure.
+  const after = await runCaller(t, { kamailioPort: lab.kam.sipPort, calls: 10, rate: 20, holdMs: 100, timeoutS: 30 });
+  t.same(after.answersPerRole, { backup: 10 }, `10 new calls after the switch all reached the backup (${describeCaller(after)})`);
   const firstBackup = calls.filter((c) => c.answeredBy === 'backup' && c.sentAt !== undefined).sort((a, b) => (a.sentAt as number) - (b.sentAt as number))[0];
-  t.ok(firstBackup, 'a call reached the backup');
   // How fast is calls.rpc_to_effect_median in test/bench/calls.bench.ts; printed here only.
   const confirmMs = rpcConfirmed - rpcStart;
   t.comment(
