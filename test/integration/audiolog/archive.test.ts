@@ -15,25 +15,13 @@ import { callRecordingSchema } from '../../../supervisor/src/config/calls.js';
 import { silentLogger } from '../../../supervisor/src/log.js';
 import { openDb } from '../../../supervisor/src/store/db.js';
 import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
-import { metadataText, pcapFile, type TestPacket } from '../../unit/audiolog/pcapBuilder.js';
+import { metadataText, pcapFile, twoPartyCall } from '../../unit/audiolog/pcapBuilder.js';
 
 const YEAR = 365.25 * 86_400_000;
 
 async function dropRecording(spool: string, name: string, callId: string, caller: string, startMs: number): Promise<void> {
   const pcapName = `${name}.pcap`;
-  const pkts: TestPacket[] = [];
-  for (let i = 0; i < 150; i++) {
-    pkts.push({ tsUs: (startMs + i * 20) * 1000, srcPort: 4000, dstPort: 30014, seq: i, ts: i * 160, ssrc: 1, payload: Buffer.alloc(160, 0x20 + (i % 50)) });
-    pkts.push({
-      tsUs: (startMs + i * 20) * 1000 + 5,
-      srcPort: 5000,
-      dstPort: 30000,
-      seq: i,
-      ts: i * 160,
-      ssrc: 2,
-      payload: Buffer.alloc(160, 0x90 + (i % 50)),
-    });
-  }
+  const pkts = twoPartyCall(startMs, 150);
   await writeFile(path.join(spool, 'pcaps', pcapName), pcapFile(pkts));
   const hex = (s: string) => Buffer.from(s).toString('hex');
   const meta = metadataText({

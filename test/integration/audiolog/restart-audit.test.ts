@@ -17,24 +17,12 @@ import { silentLogger } from '../../../supervisor/src/log.js';
 import { AudiologStore } from '../../../supervisor/src/store/audiologStore.js';
 import { openDb } from '../../../supervisor/src/store/db.js';
 import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
-import { metadataText, pcapFile, type TestPacket } from '../../unit/audiolog/pcapBuilder.js';
+import { metadataText, pcapFile, twoPartyCall } from '../../unit/audiolog/pcapBuilder.js';
 
 /** A finished rtpengine recording of `ms` of two-sided audio, dropped the way rtpengine does. */
 async function dropRecording(spool: string, callId: string, startMs: number, ms: number): Promise<string> {
   const name = `${encodeURIComponent(callId)}-${'0'.repeat(15)}1`;
-  const pkts: TestPacket[] = [];
-  for (let i = 0; i < ms / 20; i++) {
-    pkts.push({ tsUs: (startMs + i * 20) * 1000, srcPort: 4000, dstPort: 30014, seq: i, ts: i * 160, ssrc: 1, payload: Buffer.alloc(160, 0x20 + (i % 50)) });
-    pkts.push({
-      tsUs: (startMs + i * 20) * 1000 + 5,
-      srcPort: 5000,
-      dstPort: 30000,
-      seq: i,
-      ts: i * 160,
-      ssrc: 2,
-      payload: Buffer.alloc(160, 0x90 + (i % 50)),
-    });
-  }
+  const pkts = twoPartyCall(startMs, ms / 20);
   await writeFile(path.join(spool, 'pcaps', `${name}.pcap`), pcapFile(pkts));
   const hex = (s: string) => Buffer.from(s).toString('hex');
   const meta = metadataText({

@@ -22,7 +22,7 @@ import { openDb } from '../../../supervisor/src/store/db.js';
 import { CODE_SCHEMA_VERSION } from '../../../supervisor/src/store/schemaVersion.js';
 import { startSupervisor, writeSimConfig } from '../../helpers/supervisorProcess.js';
 import { freePort, scratchDir, waitFor } from '../../helpers/util.js';
-import { metadataText, pcapFile, type TestPacket } from '../../unit/audiolog/pcapBuilder.js';
+import { metadataText, pcapFile, twoPartyCall } from '../../unit/audiolog/pcapBuilder.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const DAY = 86_400_000;
@@ -65,19 +65,7 @@ async function recordOneCall(dataDir: string, spool: string): Promise<void> {
   await audiolog.start();
   try {
     const start = Date.now() - 60_000;
-    const pkts: TestPacket[] = [];
-    for (let i = 0; i < 100; i++) {
-      pkts.push({ tsUs: (start + i * 20) * 1000, srcPort: 4000, dstPort: 30014, seq: i, ts: i * 160, ssrc: 1, payload: Buffer.alloc(160, 0x20 + (i % 50)) });
-      pkts.push({
-        tsUs: (start + i * 20) * 1000 + 5,
-        srcPort: 5000,
-        dstPort: 30000,
-        seq: i,
-        ts: i * 160,
-        ssrc: 2,
-        payload: Buffer.alloc(160, 0x90 + (i % 50)),
-      });
-    }
+    const pkts = twoPartyCall(start, 100);
     const name = 'call%40x-0000000000000001';
     await writeFile(path.join(spool, 'pcaps', `${name}.pcap`), pcapFile(pkts));
     const hex = (s: string) => Buffer.from(s).toString('hex');

@@ -74,3 +74,18 @@ export function metadataText(o: {
   }
   return text;
 }
+
+/**
+ * A two-party call as rtpengine's pcap holds it: `frames` 20 ms PCMU frames each way, the
+ * caller (port 4000 → 30014, SSRC 1) and the call-taker (5000 → 30000, SSRC 2, 5 µs later),
+ * each side's payload a slowly changing byte so the two channels tell apart.
+ */
+export function twoPartyCall(startMs: number, frames: number): TestPacket[] {
+  const pkts: TestPacket[] = [];
+  for (let i = 0; i < frames; i++) {
+    const tsUs = (startMs + i * 20) * 1000;
+    pkts.push({ tsUs, srcPort: 4000, dstPort: 30014, seq: i, ts: i * 160, ssrc: 1, payload: Buffer.alloc(160, 0x20 + (i % 50)) });
+    pkts.push({ tsUs: tsUs + 5, srcPort: 5000, dstPort: 30000, seq: i, ts: i * 160, ssrc: 2, payload: Buffer.alloc(160, 0x90 + (i % 50)) });
+  }
+  return pkts;
+}
